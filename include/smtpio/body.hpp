@@ -1,0 +1,85 @@
+//
+// smtpio/body.hpp -- where a message comes from: memory, buffers, a file, a generator.
+//
+// Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
+// License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
+//
+#ifndef SMTPIO_BODY_HPP
+#define SMTPIO_BODY_HPP
+
+#include <smtpio/error.hpp>
+#include <smtpio/proto/send_algorithm.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace smtpio {
+
+/// A message as it should be delivered: headers, a blank line, the body, in
+/// RFC 5322 form.  Line ends may be CRLF, LF or CR: they are normalised to CRLF
+/// on the wire, lines starting with "." are dot-stuffed, and the end of data
+/// cannot be forged from inside the message.
+///
+/// A body is read once per send, in pieces, so a large file is never loaded
+/// whole.  Rewindable sources (memory, buffers, files) are also scanned before
+/// MAIL, so that SIZE, BODY=8BITMIME and errors (NUL octets, lines over 998
+/// octets) are decided before anything is written.  A generator cannot be
+/// scanned: problems it produces are found while sending and abort the
+/// transaction (the message is then *deferred*, never half-delivered).
+class body : public proto::body_source {
+public:
+    /// Produces up to `capacity` octets into `out`; returns how many (0 ends the
+    /// message).  Set `ec` on failure.
+    using generator_fn = std::function<std::size_t(char* out, std::size_t capacity, std::error_code& ec)>;
+
+    /// An empty message.
+    body();
+    /// The message held in `text` (owned).
+    body(std::string text); // NOLINT: implicit on purpose
+    body(const char* text); // NOLINT
+
+    /// The message in `text`, borrowed: it must outlive the send.
+    static body view(std::string_view text);
+    /// The message held in `text` (owned).
+    static body copy(std::string text);
+    /// A message made of several borrowed pieces, in order.
+    static body buffers(std::vector<std::string_view> pieces);
+    /// The message in a file, read in pieces of `chunk` octets.
+    static body file(std::filesystem::path path, std::size_t chunk = 256 * 1024);
+    /// A message produced on demand (not rewindable: no scan before MAIL).
+    static body generator(generator_fn fn, std::size_t chunk = 64 * 1024);
+
+    /// The raw size when known without reading (memory, buffers, regular files).
+    std::optional<std::uint64_t> size() const;
+    /// True when the body can be read more than once (everything but generators).
+    bool rewindable() const noexcept;
+    /// Opens the source (a file) and positions it at the start; call before reading.
+    std::error_code open();
+    /// The next piece; empty at the end.  See proto::body_source.
+    std::string_view next(std::error_code& ec) override;
+    /// Reads the whole source once to compute its facts, then rewinds.
+    /// Errors: errc::body_read_failed (and the source is not rewindable).
+    std::error_code scan(proto::body_facts& facts);
+
+    body(body&&) noexcept = default;
+    body& operator=(body&&) noexcept = default;
+    ~body() override = default;
+
+    struct source; // implementation detail
+
+private:
+    explicit body(std::unique_ptr<source> s) : src_(std::move(s)) {}
+    std::unique_ptr<source> src_;
+};
+
+} // namespace smtpio
+
+#include <smtpio/impl/body.hpp>
+
+#endif // SMTPIO_BODY_HPP

@@ -1,0 +1,190 @@
+//
+// smtpio/impl/body.hpp
+//
+// Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
+// License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
+//
+#ifndef SMTPIO_IMPL_BODY_HPP
+#define SMTPIO_IMPL_BODY_HPP
+
+#include <cerrno>
+#include <cstdio>
+
+namespace smtpio {
+
+struct body::source {
+    virtual ~source() = default;
+    virtual std::optional<std::uint64_t> size() const = 0;
+    virtual bool rewindable() const noexcept { return true; }
+    virtual std::error_code open() = 0; // (re)start from the beginning
+    virtual std::string_view next(std::error_code& ec) = 0;
+};
+
+namespace detail {
+
+class memory_source final : public body::source {
+public:
+    // Sources live on the heap (held by body), so view_ may point into owned_.
+    explicit memory_source(std::string owned) : owned_(std::move(owned)), view_(owned_) {}
+    explicit memory_source(std::string_view borrowed) : view_(borrowed) {}
+    memory_source(const memory_source&) = delete;
+    memory_source& operator=(const memory_source&) = delete;
+    std::optional<std::uint64_t> size() const override { return view_.size(); }
+    std::error_code open() override {
+        done_ = false;
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        if (done_) return {};
+        done_ = true;
+        return view_;
+    }
+
+private:
+    std::string owned_;
+    std::string_view view_;
+    bool done_ = false;
+};
+
+class buffers_source final : public body::source {
+public:
+    explicit buffers_source(std::vector<std::string_view> p) : pieces_(std::move(p)) {}
+    std::optional<std::uint64_t> size() const override {
+        std::uint64_t n = 0;
+        for (auto p : pieces_) n += p.size();
+        return n;
+    }
+    std::error_code open() override {
+        i_ = 0;
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        while (i_ < pieces_.size() && pieces_[i_].empty()) ++i_;
+        if (i_ >= pieces_.size()) return {};
+        return pieces_[i_++];
+    }
+
+private:
+    std::vector<std::string_view> pieces_;
+    std::size_t i_ = 0;
+};
+
+class file_source final : public body::source {
+public:
+    file_source(std::filesystem::path p, std::size_t chunk) : path_(std::move(p)), chunk_(chunk ? chunk : 65536) {}
+    ~file_source() override {
+        if (f_) std::fclose(f_);
+    }
+    std::optional<std::uint64_t> size() const override {
+        std::error_code ec;
+        if (!std::filesystem::is_regular_file(path_, ec)) return std::nullopt;
+        auto n = std::filesystem::file_size(path_, ec);
+        if (ec) return std::nullopt;
+        return n;
+    }
+    std::error_code open() override {
+        if (f_) {
+            std::fclose(f_);
+            f_ = nullptr;
+        }
+        f_ = std::fopen(path_.c_str(), "rb");
+        if (!f_) return errc::body_read_failed;
+        buf_.resize(chunk_);
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        if (!f_ && open()) {
+            ec = errc::body_read_failed;
+            return {};
+        }
+        std::size_t n = std::fread(buf_.data(), 1, buf_.size(), f_);
+        if (n == 0 && std::ferror(f_)) {
+            ec = errc::body_read_failed;
+            return {};
+        }
+        return {buf_.data(), n};
+    }
+
+private:
+    std::filesystem::path path_;
+    std::size_t chunk_;
+    std::FILE* f_ = nullptr;
+    std::string buf_;
+};
+
+class generator_source final : public body::source {
+public:
+    generator_source(body::generator_fn fn, std::size_t chunk) : fn_(std::move(fn)), buf_(chunk ? chunk : 65536, '\0') {}
+    std::optional<std::uint64_t> size() const override { return std::nullopt; }
+    bool rewindable() const noexcept override { return false; }
+    std::error_code open() override {
+        if (started_) return errc::body_read_failed; // a generator runs once
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        started_ = true;
+        if (ended_) return {};
+        std::size_t n = fn_ ? fn_(buf_.data(), buf_.size(), ec) : 0;
+        if (ec) {
+            ec = errc::body_read_failed;
+            return {};
+        }
+        if (n > buf_.size()) {
+            ec = errc::body_read_failed;
+            return {};
+        }
+        if (n == 0) ended_ = true;
+        return {buf_.data(), n};
+    }
+
+private:
+    body::generator_fn fn_;
+    std::string buf_;
+    bool started_ = false;
+    bool ended_ = false;
+};
+
+} // namespace detail
+
+inline body::body() : src_(std::make_unique<detail::memory_source>(std::string())) {}
+inline body::body(std::string text) : src_(std::make_unique<detail::memory_source>(std::move(text))) {}
+inline body::body(const char* text) : body(std::string(text ? text : "")) {}
+inline body body::view(std::string_view text) { return body(std::make_unique<detail::memory_source>(text)); }
+inline body body::copy(std::string text) { return body(std::move(text)); }
+inline body body::buffers(std::vector<std::string_view> p) {
+    return body(std::make_unique<detail::buffers_source>(std::move(p)));
+}
+inline body body::file(std::filesystem::path path, std::size_t chunk) {
+    return body(std::make_unique<detail::file_source>(std::move(path), chunk));
+}
+inline body body::generator(generator_fn fn, std::size_t chunk) {
+    return body(std::make_unique<detail::generator_source>(std::move(fn), chunk));
+}
+
+inline std::optional<std::uint64_t> body::size() const { return src_->size(); }
+inline bool body::rewindable() const noexcept { return src_->rewindable(); }
+inline std::error_code body::open() { return src_->open(); }
+inline std::string_view body::next(std::error_code& ec) { return src_->next(ec); }
+
+inline std::error_code body::scan(proto::body_facts& facts) {
+    if (!src_->rewindable()) return errc::body_read_failed;
+    if (auto ec = src_->open()) return ec;
+    proto::body_scanner s;
+    for (;;) {
+        std::error_code ec;
+        auto piece = src_->next(ec);
+        if (ec) return ec;
+        if (piece.empty()) break;
+        s.scan(piece);
+    }
+    facts = s.facts();
+    return src_->open();
+}
+
+} // namespace smtpio
+
+#endif // SMTPIO_IMPL_BODY_HPP

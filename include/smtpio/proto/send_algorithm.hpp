@@ -1,0 +1,657 @@
+//
+// smtpio/proto/send_algorithm.hpp -- mail transactions: MAIL, RCPT, DATA or BDAT,
+// pipelined per RFC 2920 when advertised, with exact per-recipient outcomes.
+//
+// Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
+// License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
+//
+#ifndef SMTPIO_PROTO_SEND_ALGORITHM_HPP
+#define SMTPIO_PROTO_SEND_ALGORITHM_HPP
+
+#include <smtpio/envelope.hpp>
+#include <smtpio/proto/algorithm.hpp>
+#include <smtpio/proto/commands.hpp>
+#include <smtpio/proto/data_encoder.hpp>
+#include <smtpio/result.hpp>
+
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace smtpio::proto {
+
+/// Where message octets come from.  The protocol layer only pulls; the
+/// implementation (memory, file, generator) lives above it.
+class body_source {
+public:
+    virtual ~body_source() = default;
+    /// The next piece of the raw message; an empty view (with no error) ends it.
+    /// The view stays valid until the next call.
+    virtual std::string_view next(std::error_code& ec) = 0;
+};
+
+/// One message to send, prepared by the caller: addresses already checked
+/// against what the server offers, MAIL parameters decided.
+struct message_plan {
+    const envelope* env = nullptr;
+    mail_parameters mail;                      ///< SIZE, BODY, SMTPUTF8, RET, ENVID, REQUIRETLS.
+    encoding enc = encoding::dot_stuffed;      ///< dot_stuffed: DATA; chunked or binary: BDAT.
+    body_source* body = nullptr;
+    transaction_result* result = nullptr;      ///< Filled by the algorithm.
+    bool skip = false;                         ///< Refused before sending; `result` already says why.
+};
+
+/// Knobs of the transaction machine.
+struct send_config {
+    bool pipelining = true;               ///< Use RFC 2920 (only when the server advertised it).
+    std::size_t block_size = 256 * 1024;  ///< Raw octets per write of message data / per BDAT chunk.
+    std::size_t max_group = 256;          ///< Most commands written before their replies are read.
+    encoder_limits limits;
+};
+
+/// Runs one or more mail transactions on an open session.
+///
+/// With PIPELINING, MAIL, every RCPT and DATA go in one write (RFC 2920 3.1),
+/// every reply of the group is checked, and the end of one message's data is
+/// written together with the next message's MAIL, RCPTs and DATA, so a reused
+/// connection costs one round trip per message.  Without it, commands go one by
+/// one.  When every RCPT failed but DATA got 354, only the final "." is sent.
+/// A 452 leaves the recipients it names deferred.  A 421 defers every open
+/// recipient and ends the session.  When the connection fails after the end of
+/// data was written and before its reply, the accepted recipients are *unknown*
+/// (RFC 1047); before that, *deferred*.  A reply that arrives while message data
+/// is still being written (a 552, say) stops the writing and decides the message.
+class send_algorithm {
+public:
+    send_algorithm(connection_state& st, std::span<message_plan> plans, send_config cfg = {})
+        : st_(st), plans_(plans), cfg_(cfg) {}
+
+    next_action resume(std::error_code ec);
+
+private:
+    enum class cmd : std::uint8_t { mail, rcpt, data, eod, bdat, bdat_last };
+    struct expect {
+        cmd c;
+        std::uint32_t job;
+        std::uint32_t rcpt;
+    };
+    enum class rcpt_state : std::uint8_t { open, accepted_pending, final };
+    enum class cursor : std::uint8_t { mail, rcpt, data, done };
+    struct job_state {
+        std::vector<rcpt_state> rs;
+        cursor at = cursor::mail;
+        std::size_t next_rcpt = 0;
+        std::size_t accepted = 0;
+        bool started = false;       // commands were written
+        bool mail_ok = false;
+        bool mail_failed = false;
+        bool data_ok = false;       // DATA got 354
+        bool body_inline = false;   // BDAT LAST with the whole body went in the group
+        bool eod_written = false;
+        bool finished = false;      // a final reply (end of data, BDAT LAST or a failure) decided it
+        reply mail_reply;
+    };
+
+    bool bdat(std::size_t j) const noexcept { return plans_[j].enc != encoding::dot_stuffed; }
+    std::size_t next_job(std::size_t from) const noexcept;
+    void start_job(std::size_t j);
+    bool append_commands(std::size_t j);   // false: nothing (more) to write for j's commands
+    bool apply(const expect& e, const reply_view& r);
+    void settle_pending(std::size_t j, const reply& r, outcome o);
+    void finish_job(std::size_t j);
+    void abort_from(std::size_t j, std::error_code ec, const reply* r);
+    std::error_code fill_block(buffer& out, bool& last);
+    void stage_bdat();
+    static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
+    static phase phase_of(cmd c) noexcept;
+
+    connection_state& st_;
+    std::span<message_plan> plans_;
+    send_config cfg_;
+    std::vector<job_state> js_;
+    std::vector<expect> q_;
+    std::size_t qhead_ = 0;
+    std::size_t job_ = 0;
+    std::size_t eod_end_ = 0;       // offset in wbuf just past the end of data
+    data_encoder enc_;
+    std::string_view pending_;      // unread part of the body source's current piece
+    bool body_started_ = false;
+    bool last_block_ = false;
+    bool duplex_ = false;
+    buffer stage_;                  // a BDAT chunk with 32 octets of head room for its command
+    bool staged_ = false;
+    bool staged_last_ = false;
+    int coro_ = 0;
+};
+
+inline phase send_algorithm::phase_of(cmd c) noexcept {
+    switch (c) {
+    case cmd::mail: return phase::mail;
+    case cmd::rcpt: return phase::rcpt;
+    case cmd::data: return phase::data_init;
+    case cmd::eod:
+    case cmd::bdat_last: return phase::data_end;
+    case cmd::bdat: return phase::data_block;
+    }
+    return phase::none;
+}
+
+inline std::size_t send_algorithm::next_job(std::size_t from) const noexcept {
+    while (from < plans_.size() && plans_[from].skip) ++from;
+    return from;
+}
+
+inline void send_algorithm::start_job(std::size_t j) {
+    auto& js = js_[j];
+    auto& res = *plans_[j].result;
+    const auto& to = plans_[j].env->to;
+    res.recipients.clear();
+    res.recipients.reserve(to.size());
+    for (const auto& r : to) res.recipients.push_back({r.address, outcome::deferred, {}});
+    res.outcome = message_outcome::deferred;
+    res.error.clear();
+    res.reply = {};
+    res.data_octets = 0;
+    js.rs.assign(to.size(), rcpt_state::open);
+}
+
+// Appends the commands of job j that may go now: with pipelining, MAIL, RCPTs
+// (at most max_group per write) and DATA (or the whole message with BDAT LAST
+// when it fits one block); without, the single next command.
+inline bool send_algorithm::append_commands(std::size_t j) {
+    auto& js = js_[j];
+    const auto& plan = plans_[j];
+    bool any = false;
+    std::size_t budget = cfg_.pipelining ? cfg_.max_group : 1;
+    while (budget > 0 && js.at != cursor::done) {
+        switch (js.at) {
+        case cursor::mail:
+            (void)write_mail(st_.wbuf, plan.env->from, plan.mail); // validated by the caller
+            q_.push_back({cmd::mail, static_cast<std::uint32_t>(j), 0});
+            js.at = plan.env->to.empty() ? cursor::done : cursor::rcpt;
+            js.started = true;
+            break;
+        case cursor::rcpt: {
+            const auto& r = plan.env->to[js.next_rcpt];
+            rcpt_parameters rp;
+            rp.notify_on = r.notify_on;
+            rp.orcpt = r.original_recipient;
+            rp.smtputf8 = plan.mail.smtputf8;
+            (void)write_rcpt(st_.wbuf, r.address, rp);
+            q_.push_back({cmd::rcpt, static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(js.next_rcpt)});
+            if (++js.next_rcpt == plan.env->to.size()) js.at = cursor::data;
+            break;
+        }
+        case cursor::data:
+            if (!cfg_.pipelining) {
+                // Lock-step: DATA only when a recipient was accepted (and MAIL too).
+                if (js.accepted == 0 || !js.mail_ok) {
+                    js.at = cursor::done;
+                    return any;
+                }
+            }
+            if (bdat(j)) {
+                // BDAT needs no go-ahead.  With pipelining and a body that fits one
+                // block, the whole message goes in this write; otherwise the chunks
+                // follow once the recipients' replies are in.
+                js.at = cursor::done;
+                if (cfg_.pipelining) {
+                    stage_bdat();
+                    if (staged_ && staged_last_) {
+                        st_.wbuf.append(stage_.view());
+                        plans_[j].result->data_octets += stage_.size();
+                        staged_ = false;
+                        js.body_inline = true;
+                        q_.push_back({cmd::bdat_last, static_cast<std::uint32_t>(j), 0});
+                        return true;
+                    }
+                }
+                return any;
+            }
+            write_data(st_.wbuf);
+            q_.push_back({cmd::data, static_cast<std::uint32_t>(j), 0});
+            js.at = cursor::done;
+            break;
+        case cursor::done: break;
+        }
+        any = true;
+        --budget;
+    }
+    return any;
+}
+
+inline void send_algorithm::settle_pending(std::size_t j, const reply& r, outcome o) {
+    auto& js = js_[j];
+    auto& res = *plans_[j].result;
+    for (std::size_t i = 0; i < js.rs.size(); ++i) {
+        if (js.rs[i] == rcpt_state::accepted_pending) {
+            js.rs[i] = rcpt_state::final;
+            res.recipients[i].outcome = o;
+            res.recipients[i].reply = r;
+        }
+    }
+}
+
+inline void send_algorithm::finish_job(std::size_t j) {
+    auto& js = js_[j];
+    auto& res = *plans_[j].result;
+    // Recipients never answered (lock-step stopped early) share the reason.
+    for (std::size_t i = 0; i < js.rs.size(); ++i) {
+        if (js.rs[i] == rcpt_state::open) {
+            js.rs[i] = rcpt_state::final;
+            res.recipients[i].outcome = js.mail_failed ? outcome_of(js.mail_reply.code) : outcome::deferred;
+            res.recipients[i].reply = js.mail_failed ? js.mail_reply : res.reply;
+        }
+        if (js.rs[i] == rcpt_state::accepted_pending) {
+            // Accepted at RCPT but the data never went: not delivered.
+            js.rs[i] = rcpt_state::final;
+            res.recipients[i].outcome = outcome::deferred;
+        }
+    }
+    js.finished = true;
+    res.summarise();
+}
+
+inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
+    auto& js = js_[e.job];
+    auto& res = *plans_[e.job].result;
+    int code = rv.code;
+    bool fail_class = code >= 400 && code < 600;
+    switch (e.c) {
+    case cmd::mail:
+        if (code >= 200 && code < 300) {
+            js.mail_ok = true;
+            st_.in_transaction = true;
+        } else if (fail_class) {
+            js.mail_failed = true;
+            js.mail_reply = rv.to_reply();
+            res.reply = js.mail_reply;
+            if (!cfg_.pipelining) js.at = cursor::done;
+        } else {
+            return false;
+        }
+        return true;
+    case cmd::rcpt: {
+        auto& rr = res.recipients[e.rcpt];
+        if (!(code >= 200 && code < 300) && !fail_class) return false;
+        if (js.mail_failed) {
+            // The RCPT reply (503, bad sequence) only echoes MAIL's failure.
+            js.rs[e.rcpt] = rcpt_state::final;
+            rr.outcome = outcome_of(js.mail_reply.code);
+            rr.reply = js.mail_reply;
+            return true;
+        }
+        rr.reply = rv.to_reply();
+        if (code < 300) {
+            js.rs[e.rcpt] = rcpt_state::accepted_pending;
+            ++js.accepted;
+        } else {
+            js.rs[e.rcpt] = rcpt_state::final;
+            rr.outcome = outcome_of(code);
+            if (code == 452 && !cfg_.pipelining) {
+                // RFC 5321 4.5.3.1.10: too many recipients; the rest go in a later
+                // transaction.  Leave them deferred with this reply.
+                for (std::size_t i = e.rcpt + 1; i < js.rs.size(); ++i) {
+                    js.rs[i] = rcpt_state::final;
+                    res.recipients[i].outcome = outcome::deferred;
+                    res.recipients[i].reply = rr.reply;
+                }
+                js.next_rcpt = js.rs.size();
+                js.at = cursor::data;
+            }
+        }
+        return true;
+    }
+    case cmd::data:
+        if (code == 354) {
+            js.data_ok = true;
+            return true;
+        }
+        if (!fail_class) return false;
+        if (js.mail_failed) return true; // MAIL's reply decided the message already
+        res.reply = rv.to_reply();
+        settle_pending(e.job, res.reply, outcome_of(code));
+        return true;
+    case cmd::bdat:
+        if (code >= 200 && code < 300) return true;
+        if (!fail_class) return false;
+        // RFC 3030 2: a failed chunk fails the transaction; send no more chunks.
+        res.reply = rv.to_reply();
+        settle_pending(e.job, res.reply, outcome_of(code));
+        return true;
+    case cmd::eod:
+    case cmd::bdat_last:
+        if (!(code >= 200 && code < 300) && !fail_class) return false;
+        res.reply = rv.to_reply();
+        settle_pending(e.job, res.reply, code < 300 ? outcome::accepted : outcome_of(code));
+        // The final reply ends the transaction (RFC 5321 4.1.1.4), except a failed
+        // BDAT, after which RSET is due (RFC 3030 2).
+        if (e.c == cmd::eod || code < 300) st_.in_transaction = false;
+        js.finished = true;
+        return true;
+    }
+    return false;
+}
+
+// The session failed (I/O, deadline, protocol, 421): every open recipient of
+// every job from j on gets its outcome now.  Jobs already decided keep theirs.
+inline void send_algorithm::abort_from(std::size_t j, std::error_code ec, const reply* r) {
+    st_.broken = true;
+    for (std::size_t k = j; k < plans_.size(); ++k) {
+        if (plans_[k].skip) continue;
+        auto& js = js_[k];
+        auto& res = *plans_[k].result;
+        if (js.rs.size() != plans_[k].env->to.size()) start_job(k);
+        if (!js.finished) {
+            for (std::size_t i = 0; i < js.rs.size(); ++i) {
+                if (js.rs[i] == rcpt_state::final) continue;
+                bool unknown = js.rs[i] == rcpt_state::accepted_pending && js.eod_written;
+                js.rs[i] = rcpt_state::final;
+                res.recipients[i].outcome = unknown ? outcome::unknown : outcome::deferred;
+                if (r) res.recipients[i].reply = *r;
+            }
+            if (r && res.reply.empty()) res.reply = *r;
+            res.error = ec;
+            js.finished = true;
+        }
+        finish_job(k);
+    }
+}
+
+// Encodes up to block_size raw octets of the body into out (appending).
+inline std::error_code send_algorithm::fill_block(buffer& out, bool& last) {
+    std::size_t room = cfg_.block_size;
+    last = false;
+    while (room > 0) {
+        if (pending_.empty()) {
+            std::error_code ec;
+            pending_ = plans_[job_].body->next(ec);
+            if (ec) return errc::body_read_failed;
+            if (pending_.empty()) {
+                last = true;
+                return {};
+            }
+        }
+        std::size_t n = pending_.size() < room ? pending_.size() : room;
+        if (auto ec = enc_.encode(pending_.substr(0, n), out)) return ec;
+        pending_.remove_prefix(n);
+        room -= n;
+    }
+    // Exactly a block: look ahead so the last block is known as such.
+    if (pending_.empty()) {
+        std::error_code ec;
+        pending_ = plans_[job_].body->next(ec);
+        if (ec) return errc::body_read_failed;
+        if (pending_.empty()) last = true;
+    }
+    return {};
+}
+
+// Encodes the next BDAT chunk of job_ into stage_, with 32 octets of head room in
+// front for its "BDAT n [LAST]" line.  Sets staged_ (false on a body error, which
+// is then reported through abort).
+inline void send_algorithm::stage_bdat() {
+    if (!body_started_) {
+        enc_ = data_encoder(plans_[job_].enc, cfg_.limits);
+        pending_ = {};
+        body_started_ = true;
+    }
+    stage_.clear();
+    stage_.prepare(32);
+    stage_.commit(32);
+    bool last = false;
+    if (auto ec = fill_block(stage_, last)) {
+        staged_ = false;
+        stage_.clear();
+        plans_[job_].result->error = ec;
+        return;
+    }
+    if (last) enc_.finish(stage_);
+    std::size_t n = stage_.size() - 32;
+    char head[40];
+    int h = std::snprintf(head, sizeof head, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
+    std::memcpy(stage_.data() + 32 - h, head, static_cast<std::size_t>(h));
+    stage_.consume(32 - static_cast<std::size_t>(h));
+    staged_ = true;
+    staged_last_ = last;
+}
+
+inline next_action send_algorithm::resume(std::error_code ec) {
+    SMTPIO_CORO_BEGIN(coro_)
+    if (!st_.opened || st_.broken) {
+        for (auto& p : plans_)
+            if (!p.skip) {
+                p.result->outcome = message_outcome::not_sent;
+                p.result->error = errc::not_open;
+            }
+        return next_action::done(errc::not_open);
+    }
+    js_.resize(plans_.size());
+    job_ = next_job(0);
+    if (job_ < plans_.size()) start_job(job_);
+    while (job_ < plans_.size()) {
+        // 1. Replies first: every command written is answered before anything else.
+        if (qhead_ < q_.size()) {
+            SMTPIO_CORO_YIELD(coro_, next_action::read(phase_of(q_[qhead_].c)));
+            if (ec) {
+                abort_from(job_, ec, nullptr);
+                return next_action::done(ec);
+            }
+            {
+                const auto& rv = st_.parser.get();
+                expect e = q_[qhead_++];
+                if (rv.code == 421) {
+                    // RFC 5321 3.8: the server is closing; whatever is open is deferred,
+                    // including a message whose end of data this 421 answers.
+                    st_.last_reply = rv.to_reply();
+                    if (e.c == cmd::eod || e.c == cmd::bdat_last) js_[e.job].eod_written = false;
+                    abort_from(job_, errc::service_not_available, &st_.last_reply);
+                    return next_action::done(errc::service_not_available);
+                }
+                if (!apply(e, rv)) {
+                    st_.last_reply = rv.to_reply();
+                    abort_from(job_, errc::unexpected_reply, &st_.last_reply);
+                    return next_action::done(errc::unexpected_reply);
+                }
+            }
+            continue;
+        }
+        q_.clear();
+        qhead_ = 0;
+
+        // 2. The current job is decided: summarise, move on.
+        if (js_[job_].finished) {
+            finish_job(job_);
+            job_ = next_job(job_ + 1);
+            if (job_ < plans_.size() && js_[job_].rs.empty()) start_job(job_);
+            continue;
+        }
+
+        // 3. A previous transaction was left open (failed DATA or BDAT, or no
+        //    recipient): RSET first, alone, so that a refusal cannot mix with
+        //    the next transaction's replies.
+        if (!js_[job_].started && st_.in_transaction) {
+            st_.wbuf.clear();
+            write_rset(st_.wbuf);
+            SMTPIO_CORO_YIELD(coro_, next_action::write(phase::rset));
+            if (ec) {
+                abort_from(job_, ec, nullptr);
+                return next_action::done(ec);
+            }
+            SMTPIO_CORO_YIELD(coro_, next_action::read(phase::rset));
+            if (ec) {
+                abort_from(job_, ec, nullptr);
+                return next_action::done(ec);
+            }
+            if (st_.parser.get().code != 250) {
+                st_.last_reply = st_.parser.get().to_reply();
+                ec = st_.parser.get().code == 421 ? errc::service_not_available : errc::reset_failed;
+                abort_from(job_, ec, nullptr);
+                return next_action::done(ec);
+            }
+            st_.in_transaction = false;
+            continue;
+        }
+
+        // 4. Commands still to write for this job (all of them with pipelining,
+        //    the next one without).
+        if (js_[job_].at != cursor::done) {
+            st_.wbuf.clear();
+            body_started_ = false;
+            staged_ = false;
+            if (!append_commands(job_)) continue;
+            if (js_[job_].body_inline) {
+                eod_end_ = st_.wbuf.size();
+                js_[job_].eod_written = false;
+            }
+            SMTPIO_CORO_YIELD(coro_, next_action::write(js_[job_].body_inline ? phase::data_block : phase::mail));
+            if (ec) {
+                if (js_[job_].body_inline && st_.last_write_octets >= eod_end_) js_[job_].eod_written = true;
+                abort_from(job_, ec, nullptr);
+                return next_action::done(ec);
+            }
+            if (js_[job_].body_inline) js_[job_].eod_written = true;
+            continue;
+        }
+
+        // 5. DATA got 354: the message data, then "." (and the next group).
+        if (!bdat(job_) && js_[job_].data_ok && !js_[job_].eod_written) {
+            if (js_[job_].accepted == 0 || !js_[job_].mail_ok) {
+                // 354 with no recipient: end the data at once (RFC 2920 3.1).
+                st_.wbuf.clear();
+                st_.wbuf += ".\r\n";
+                last_block_ = true;
+                duplex_ = false;
+            } else {
+                enc_ = data_encoder(encoding::dot_stuffed, cfg_.limits);
+                pending_ = {};
+                duplex_ = false;
+                last_block_ = false;
+            }
+            for (;;) {
+                if (js_[job_].accepted != 0 && js_[job_].mail_ok) {
+                    st_.wbuf.clear();
+                    if (auto e = fill_block(st_.wbuf, last_block_)) {
+                        // Mid-DATA the data cannot be ended cleanly: drop the connection.
+                        abort_from(job_, e, nullptr);
+                        return next_action::done(e);
+                    }
+                    if (last_block_) enc_.finish(st_.wbuf);
+                    else duplex_ = true;
+                }
+                plans_[job_].result->data_octets += st_.wbuf.size();
+                if (last_block_) {
+                    eod_end_ = st_.wbuf.size();
+                    q_.push_back({cmd::eod, static_cast<std::uint32_t>(job_), 0});
+                    // RFC 2920 3.1: the end of the data may start the next group.
+                    if (cfg_.pipelining) {
+                        std::size_t nj = next_job(job_ + 1);
+                        if (nj < plans_.size() && !bdat(nj)) {
+                            start_job(nj);
+                            append_commands(nj);
+                        }
+                    }
+                }
+                SMTPIO_CORO_YIELD(coro_, next_action::write_data(phase::data_block, duplex_ && !last_block_,
+                                                                  last_block_ ? eod_end_ : st_.wbuf.size()));
+                if (ec) {
+                    if (last_block_ && st_.last_write_octets >= eod_end_) js_[job_].eod_written = true;
+                    abort_from(job_, ec, nullptr);
+                    return next_action::done(ec);
+                }
+                if (last_block_) {
+                    js_[job_].eod_written = true;
+                    break;
+                }
+                if (st_.early_read_done) {
+                    // The server spoke while the data was still being written.
+                    st_.early_read_done = false;
+                    if (st_.early_error) {
+                        abort_from(job_, st_.early_error, nullptr);
+                        return next_action::done(st_.early_error);
+                    }
+                    auto s = st_.try_reply();
+                    if (s == reply_parser::status::error) {
+                        abort_from(job_, st_.parser.error(), nullptr);
+                        return next_action::done(st_.parser.error());
+                    }
+                    if (s == reply_parser::status::done) {
+                        const auto& rv = st_.parser.get();
+                        st_.last_reply = rv.to_reply();
+                        if (rv.code >= 400 && rv.code < 600 && rv.code != 421) {
+                            // 552 and the like decide the message; the data was not ended,
+                            // so the connection cannot be reused.
+                            auto& res = *plans_[job_].result;
+                            res.reply = st_.last_reply;
+                            settle_pending(job_, res.reply, outcome_of(rv.code));
+                            js_[job_].finished = true;
+                            abort_from(job_, {}, nullptr);
+                            abort_from(next_job(job_ + 1), errc::unsolicited_reply, &st_.last_reply);
+                            return next_action::done();
+                        }
+                        ec = rv.code == 421 ? errc::service_not_available : errc::unsolicited_reply;
+                        abort_from(job_, ec, &st_.last_reply);
+                        return next_action::done(ec);
+                    }
+                }
+            }
+            continue; // read the reply to the end of data (and the next group's)
+        }
+
+        // 6. BDAT chunks after the recipients' replies, each chunk with its reply.
+        if (bdat(job_) && !js_[job_].body_inline && js_[job_].mail_ok && js_[job_].accepted > 0) {
+            for (;;) {
+                if (!staged_) stage_bdat();
+                if (!staged_) {
+                    ec = plans_[job_].result->error;
+                    abort_from(job_, ec, nullptr);
+                    return next_action::done(ec);
+                }
+                staged_ = false;
+                st_.wbuf.clear();
+                std::swap(st_.wbuf, stage_);
+                plans_[job_].result->data_octets += st_.wbuf.size();
+                eod_end_ = st_.wbuf.size();
+                last_block_ = staged_last_;
+                SMTPIO_CORO_YIELD(coro_, next_action::write_data(phase::data_block, false, 0));
+                if (ec) {
+                    if (last_block_ && st_.last_write_octets >= eod_end_) js_[job_].eod_written = true;
+                    abort_from(job_, ec, nullptr);
+                    return next_action::done(ec);
+                }
+                if (last_block_) js_[job_].eod_written = true;
+                SMTPIO_CORO_YIELD(coro_, next_action::read(last_block_ ? phase::data_end : phase::data_block));
+                if (ec) {
+                    abort_from(job_, ec, nullptr);
+                    return next_action::done(ec);
+                }
+                {
+                    const auto& rv = st_.parser.get();
+                    if (rv.code == 421) {
+                        st_.last_reply = rv.to_reply();
+                        js_[job_].eod_written = false;
+                        abort_from(job_, errc::service_not_available, &st_.last_reply);
+                        return next_action::done(errc::service_not_available);
+                    }
+                    expect e{last_block_ ? cmd::bdat_last : cmd::bdat, static_cast<std::uint32_t>(job_), 0};
+                    if (!apply(e, rv)) {
+                        st_.last_reply = rv.to_reply();
+                        abort_from(job_, errc::unexpected_reply, &st_.last_reply);
+                        return next_action::done(errc::unexpected_reply);
+                    }
+                    if (last_block_ || rv.code >= 400) break;
+                }
+            }
+        }
+        // 7. Nothing more for this job (MAIL, RCPTs or DATA failed; or BDAT done).
+        js_[job_].finished = true;
+    }
+    SMTPIO_CORO_END(coro_, next_action::done());
+}
+
+} // namespace smtpio::proto
+
+#endif // SMTPIO_PROTO_SEND_ALGORITHM_HPP
