@@ -9,5 +9,16 @@
 
 #include <smtpio/version.hpp>
 #include <smtpio/error.hpp>
+#include <smtpio/reply.hpp>
+#include <smtpio/envelope.hpp>
+#include <smtpio/body.hpp>
+#include <smtpio/result.hpp>
+#include <smtpio/auth.hpp>
+#include <smtpio/options.hpp>
+#include <smtpio/tls/context.hpp>
+#include <smtpio/tls/policy.hpp>
+#include <smtpio/tls/report.hpp>
+#include <smtpio/session.hpp>
+#include <smtpio/connect.hpp>
 
 #endif // SMTPIO_HPP

@@ -1,0 +1,214 @@
+//
+// examples/smtpio-send/bulk.cpp
+//
+// Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
+// License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
+//
+#include "bulk.hpp"
+#include "report.hpp"
+#include "setup.hpp"
+
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/io_context.hpp>
+#include <asio/redirect_error.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <unistd.h>
+
+namespace smtpio_send {
+namespace {
+
+struct tally {
+    std::uint64_t next = 0;      // messages claimed
+    std::uint64_t done = 0;      // messages with an outcome
+    std::uint64_t accepted = 0, rejected = 0, deferred = 0, unknown = 0;
+    std::uint64_t delivered_messages = 0;
+    std::uint64_t connections = 0, tls_new = 0, tls_resumed = 0;
+    std::map<std::string, std::uint64_t> errors;
+    attempt worst;               // the first failure, for the exit code's class
+    int worst_code = exit_delivered;
+};
+
+int rank(int code) {
+    switch (code) {
+    case exit_unknown: return 6;
+    case exit_tls: return 5;
+    case exit_protocol: return 4;
+    case exit_usage: return 3;
+    case exit_deferred: return 2;
+    case exit_rejected: return 1;
+    default: return 0;
+    }
+}
+
+void note(tally& t, const attempt& a) {
+    int c = classify(a);
+    if (rank(c) > rank(t.worst_code)) {
+        t.worst_code = c;
+        t.worst = a;
+    }
+    std::error_code e = a.error ? a.error : (a.sent ? a.sent->error : std::error_code{});
+    if (e) ++t.errors[error_name(e)];
+}
+
+// A message of exactly `size` octets: headers, then 76-octet lines.
+std::string bulk_message(const options& o, std::uint64_t size) {
+    std::string to;
+    for (const auto& r : o.to) to += (to.empty() ? "" : ", ") + r;
+    std::string m = "From: " + (o.from.empty() ? std::string("MAILER-DAEMON") : o.from) + "\r\nTo: " + to +
+                    "\r\nSubject: smtpio-send bulk test\r\nDate: " + rfc5322_date() +
+                    "\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n";
+    static const char line[] = "The quick brown fox jumps over the lazy dog; pack my box with five dozen jugs";
+    while (m.size() + 2 < size) {
+        std::size_t room = size - m.size() - 2;
+        m.append(line, std::min<std::size_t>(room, sizeof line - 1));
+        m += "\r\n";
+    }
+    while (m.size() < size) m += "\r\n";
+    m.resize(size);
+    if (m.size() >= 2) m.replace(m.size() - 2, 2, "\r\n");
+    return m;
+}
+
+asio::awaitable<void> worker(const options& o, setup& s, const std::string& text, tally& t) {
+    auto ex = co_await asio::this_coro::executor;
+    const std::uint64_t total = *o.count;
+    const std::uint64_t per = o.per_connection ? o.per_connection : total;
+    while (t.next < total) {
+        std::uint64_t block = std::min(per, total - t.next);
+        t.next += block;
+        std::error_code ec;
+        auto sess = co_await smtpio::async_connect(ex, s.connect_host, o.port, s.policy, s.session,
+                                                   asio::redirect_error(asio::use_awaitable, ec));
+        ++t.connections;
+        const auto& rep = sess.tls_report();
+        if (rep.established) ++(rep.resumed ? t.tls_resumed : t.tls_new);
+        if (!ec && o.auth_user) {
+            smtpio::credentials c(*o.auth_user, *o.auth_password, o.auth_mech.value_or(smtpio::auth_mechanism::automatic));
+            co_await sess.async_authenticate(std::move(c), asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (ec) {
+            attempt a;
+            a.error = ec;
+            a.failing_reply = sess.last_reply();
+            a.tls = sess.tls_report();
+            a.tls_wanted = s.policy.mode() != smtpio::tls::mode::plaintext;
+            a.recipients = o.to;
+            note(t, a);
+            int c = classify(a);
+            auto n = block * o.to.size();
+            (c == exit_rejected ? t.rejected : t.deferred) += n;
+            t.done += block;
+            continue;
+        }
+        std::uint64_t left = block;
+        while (left > 0) {
+            std::uint64_t batch = std::min<std::uint64_t>(left, 64);
+            std::vector<smtpio::message> msgs;
+            msgs.reserve(batch);
+            for (std::uint64_t i = 0; i < batch; ++i) {
+                smtpio::envelope env = make_envelope(o);
+                msgs.push_back({std::move(env), smtpio::body::view(text), {}});
+            }
+            std::error_code bec;
+            auto results = co_await sess.async_send_batch(std::move(msgs), asio::redirect_error(asio::use_awaitable, bec));
+            for (auto& r : results) {
+                t.accepted += r.count(smtpio::outcome::accepted);
+                t.rejected += r.count(smtpio::outcome::rejected);
+                t.deferred += r.count(smtpio::outcome::deferred);
+                t.unknown += r.count(smtpio::outcome::unknown);
+                if (r.outcome == smtpio::message_outcome::delivered) ++t.delivered_messages;
+                if (r.outcome == smtpio::message_outcome::not_sent) t.deferred += o.to.size();
+                if (r.outcome != smtpio::message_outcome::delivered) {
+                    attempt a;
+                    a.sent = std::move(r);
+                    a.tls_wanted = s.policy.mode() != smtpio::tls::mode::plaintext;
+                    note(t, a);
+                }
+                ++t.done;
+            }
+            left -= batch;
+        }
+        if (sess.is_open()) co_await sess.async_quit(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+} // namespace
+
+int run_bulk(const options& o, const std::string* ca_pem) {
+    setup s = make_setup(o, ca_pem);
+    std::string text = bulk_message(o, o.size);
+    tally t;
+    asio::io_context io(1);
+    auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t c = 0; c < o.connections; ++c)
+        asio::co_spawn(io, worker(o, s, text, t), [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        });
+    const bool bar = !o.json && ::isatty(STDOUT_FILENO);
+    asio::steady_timer tick(io);
+    std::function<void()> draw;
+    if (bar) {
+        draw = [&] {
+            tick.expires_after(std::chrono::milliseconds(200));
+            tick.async_wait([&](std::error_code ec) {
+                if (ec) return;
+                double frac = static_cast<double>(t.done) / static_cast<double>(*o.count);
+                int w = 40, fill = static_cast<int>(frac * w);
+                std::printf("\r[%s%s] %llu/%llu", std::string(static_cast<std::size_t>(fill), '#').c_str(),
+                            std::string(static_cast<std::size_t>(w - fill), ' ').c_str(),
+                            static_cast<unsigned long long>(t.done), static_cast<unsigned long long>(*o.count));
+                std::fflush(stdout);
+                if (t.done < *o.count) draw();
+            });
+        };
+        draw();
+    }
+    io.run();
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (bar) std::printf("\r%60s\r", "");
+    int code = t.worst_code;
+    double rate = secs > 0 ? static_cast<double>(t.done) / secs : 0;
+    if (o.json) {
+        nlohmann::json j;
+        std::string outcome = code == exit_delivered ? "delivered"
+                              : code == exit_unknown ? "unknown"
+                              : code == exit_tls     ? "tls_failed"
+                              : code == exit_protocol ? "protocol_error"
+                              : code == exit_deferred ? (t.accepted ? "partial" : "deferred")
+                                                      : (t.accepted ? "partial" : "rejected");
+        j["outcome"] = outcome;
+        j["messages"] = t.done;
+        j["messages_delivered"] = t.delivered_messages;
+        j["recipients"] = {{"accepted", t.accepted}, {"rejected", t.rejected}, {"deferred", t.deferred}, {"unknown", t.unknown}};
+        j["connections"] = t.connections;
+        j["elapsed_seconds"] = secs;
+        j["messages_per_second"] = rate;
+        j["tls_sessions"] = {{"new", t.tls_new}, {"resumed", t.tls_resumed}};
+        j["errors"] = t.errors;
+        j["exit_code"] = code;
+        if (code != exit_delivered) j["first_failure"] = to_json(t.worst, code);
+        std::cout << j.dump() << std::endl;
+    } else {
+        std::printf("messages: %llu in %.3f s (%.0f messages/s) over %llu connections\n",
+                    static_cast<unsigned long long>(t.done), secs, rate, static_cast<unsigned long long>(t.connections));
+        std::printf("recipients: %llu accepted, %llu rejected, %llu deferred, %llu unknown\n",
+                    static_cast<unsigned long long>(t.accepted), static_cast<unsigned long long>(t.rejected),
+                    static_cast<unsigned long long>(t.deferred), static_cast<unsigned long long>(t.unknown));
+        std::printf("TLS sessions: %llu new, %llu resumed\n", static_cast<unsigned long long>(t.tls_new),
+                    static_cast<unsigned long long>(t.tls_resumed));
+        for (const auto& [name, n] : t.errors) std::printf("error %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
+        std::printf("exit %d\n", code);
+    }
+    return code;
+}
+
+} // namespace smtpio_send

@@ -1,0 +1,812 @@
+//
+// smtpio/impl/session.hpp -- the driver: moves bytes between the stream and the
+// protocol algorithms, runs the TLS handshake, arms deadlines.
+//
+// Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
+// License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
+//
+#ifndef SMTPIO_IMPL_SESSION_HPP
+#define SMTPIO_IMPL_SESSION_HPP
+
+#include <smtpio/detail/stream_ops.hpp>
+#include <smtpio/proto/auth_algorithm.hpp>
+#include <smtpio/proto/command_algorithm.hpp>
+#include <smtpio/proto/open_algorithm.hpp>
+#include <smtpio/proto/send_algorithm.hpp>
+
+#include <asio/associated_executor.hpp>
+#include <asio/bind_executor.hpp>
+#include <asio/compose.hpp>
+#include <asio/post.hpp>
+#include <asio/ssl/error.hpp>
+#include <asio/write.hpp>
+
+#include <charconv>
+#include <chrono>
+
+namespace smtpio {
+namespace detail {
+
+// A composed operation parked while a read started earlier (during a
+// write_and_read) is still in flight; that read's handler resumes it.
+struct parked_base {
+    virtual ~parked_base() = default;
+    virtual void resume() = 0;
+};
+
+template <class Self>
+struct parked final : parked_base {
+    explicit parked(Self&& s) : self(std::move(s)) {}
+    void resume() override {
+        Self s = std::move(self);
+        s();
+    }
+    Self self;
+};
+
+template <class AsyncStream>
+struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
+    using clock = std::chrono::steady_clock;
+
+    AsyncStream next;
+    std::optional<asio::ssl::stream<AsyncStream&>> tls;
+    asio::steady_timer timer;
+    proto::connection_state st;
+    tls::any_policy policy;
+    session_options opts;
+    tls::report report;
+    bool busy = false;
+    bool cancelled = false;
+    bool timed_out = false;
+    bool closed = false;
+    bool bg_reading = false;
+    std::unique_ptr<parked_base> parked_op;
+    // Deadlines: one timer, re-armed lazily (only when a deadline moves earlier).
+    clock::time_point deadline = clock::time_point::max();
+    proto::phase deadline_phase = proto::phase::none;
+    std::uint64_t timer_gen = 0;
+    bool timer_waiting = false;
+
+    session_impl(AsyncStream&& s, tls::any_policy p, session_options o)
+        : next(std::move(s)), timer(next.get_executor()), policy(std::move(p)), opts(std::move(o)) {
+        if (opts.helo_name.empty()) opts.helo_name = local_helo_name();
+        st.parser.set_limits(opts.reply_limits);
+        st.rbuf.reserve(1024);
+        report = tls::make_plaintext_report(policy.name());
+        if (policy.mode() != tls::mode::plaintext) {
+            // TLS is wanted; nothing negotiated yet.
+            report.attempted = true;
+            report.reference_name = opts.host;
+        }
+    }
+
+    ~session_impl() { close_transport(); }
+
+    template <class F>
+    decltype(auto) with_stream(F&& f) {
+        if (tls) return f(*tls);
+        return f(next);
+    }
+
+    void close_transport() noexcept {
+        if (closed) return;
+        closed = true;
+        st.broken = true;
+        st.opened = false;
+        close_stream(next);
+        if (opts.transcript) emit({transcript_event::kind::closed, {}});
+    }
+
+    void emit(const transcript_event& e) {
+        if (!opts.transcript) return;
+        try {
+            opts.transcript(e);
+        } catch (...) {
+            // A logging hook must not break the session.
+        }
+    }
+
+    // ---- deadlines --------------------------------------------------------------------
+    void arm(proto::phase p) {
+        deadline_phase = p;
+        auto d = opts.timeouts.for_phase(p);
+        auto now = clock::now();
+        deadline = d >= clock::time_point::max() - now ? clock::time_point::max() : now + d;
+        if (deadline == clock::time_point::max()) return;
+        if (!timer_waiting || deadline < timer.expiry()) start_wait();
+    }
+    // Between operations no wait may stay pending: it would keep io_context::run() busy.
+    void disarm() noexcept {
+        deadline = clock::time_point::max();
+        if (timer_waiting) {
+            ++timer_gen;
+            timer_waiting = false;
+            timer.cancel();
+        }
+    }
+    void start_wait() {
+        ++timer_gen;
+        timer_waiting = true;
+        timer.expires_at(deadline); // cancels a pending wait: its handler sees an old generation
+        timer.async_wait([w = this->weak_from_this(), gen = timer_gen](std::error_code) {
+            auto self = w.lock();
+            if (!self || gen != self->timer_gen) return;
+            self->timer_waiting = false;
+            if (self->deadline == clock::time_point::max()) return;
+            if (clock::now() >= self->deadline) {
+                self->timed_out = true;
+                self->close_transport();
+                return;
+            }
+            self->start_wait();
+        });
+    }
+
+    // An I/O error as the algorithms see it.
+    std::error_code map_error(std::error_code ec, proto::phase p) {
+        if (timed_out) return proto::timeout_error(p);
+        if (cancelled) return errc::cancelled;
+        if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated)
+            return st.parser.in_progress() ? make_error_code(errc::reply_truncated) : make_error_code(errc::connection_closed);
+        if (ec == asio::error::operation_aborted && closed) return errc::connection_closed;
+        return ec;
+    }
+
+    // ---- reads running during a write (write_and_read) ---------------------------------
+    template <class Executor>
+    void start_background_read(const Executor& ex) {
+        bg_reading = true;
+        char* p = st.rbuf.prepare(4096);
+        std::size_t cap = st.rbuf.writable();
+        auto handler = [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+            self->bg_reading = false;
+            if (!ec) self->st.rbuf.commit(n);
+            self->st.early_read_done = true;
+            self->st.early_error = ec ? self->map_error(ec, self->deadline_phase) : std::error_code{};
+            if (auto op = std::move(self->parked_op)) op->resume();
+        };
+        with_stream([&](auto& s) { s.async_read_some(asio::buffer(p, cap), asio::bind_executor(ex, std::move(handler))); });
+    }
+
+    // ---- TLS -----------------------------------------------------------------------------
+    std::error_code begin_handshake() {
+        tls::context* ctx = policy.tls_context();
+        if (!ctx) return errc::tls_configuration_failed;
+        tls.emplace(next, ctx->asio_context());
+        SSL* ssl = tls->native_handle();
+        if (opts.port) tls::set_peer_port(ssl, opts.port);
+        if (auto e = policy.prepare(ssl, opts.host)) {
+            report = tls::make_failure_report(tls::verify_result::validation_failure,
+                                              "the TLS policy could not configure the connection: " + e.message(),
+                                              policy.name(), opts.host);
+            return e;
+        }
+        return {};
+    }
+
+    std::error_code finish_handshake(std::error_code ec) {
+        SSL* ssl = tls->native_handle();
+        if (ec) {
+            std::error_code e = timed_out ? make_error_code(errc::tls_handshake_timeout)
+                                : cancelled ? make_error_code(errc::cancelled)
+                                            : make_error_code(errc::tls_handshake_failed);
+            report = tls::make_handshake_failure_report(ssl, ec, policy.name(), opts.host);
+            emit({transcript_event::kind::tls_failed, report.detail, 0, &report});
+            return e;
+        }
+        tls::verdict v = policy.evaluate(ssl, opts.host);
+        report = tls::make_report(ssl, v, policy.name());
+        if (!v.accepted) {
+            emit({transcript_event::kind::tls_failed, report.detail, 0, &report});
+            return v.error ? v.error : make_error_code(errc::peer_rejected_by_policy);
+        }
+        emit({transcript_event::kind::tls_established, {}, 0, &report});
+        return {};
+    }
+
+    // ---- transcript ----------------------------------------------------------------------
+    void trace_write(const proto::next_action& a) {
+        if (!opts.transcript) return;
+        std::string_view data = st.wbuf.view();
+        if (a.message_data && a.data_length > 0) {
+            emit({transcript_event::kind::message_data, {}, a.data_length});
+            data.remove_prefix(a.data_length < data.size() ? a.data_length : data.size());
+        }
+        while (!data.empty()) {
+            std::size_t eol = data.find("\r\n");
+            std::string_view line = data.substr(0, eol);
+            data.remove_prefix(eol == std::string_view::npos ? data.size() : eol + 2);
+            if (a.sensitive) {
+                std::string red;
+                if (line.substr(0, 5) == "AUTH ") {
+                    std::size_t sp = line.find(' ', 5);
+                    red = std::string(line.substr(0, sp));
+                    if (sp != std::string_view::npos) red += " <redacted>";
+                } else {
+                    red = line == "*" ? "*" : "<redacted>";
+                }
+                emit({transcript_event::kind::command, red});
+                continue;
+            }
+            emit({transcript_event::kind::command, escape(line)});
+            if (line.substr(0, 5) == "BDAT ") {
+                std::uint64_t n = 0;
+                std::string_view num = line.substr(5, line.find(' ', 5) - 5);
+                std::from_chars(num.data(), num.data() + num.size(), n);
+                emit({transcript_event::kind::message_data, {}, n});
+                data.remove_prefix(n < data.size() ? n : data.size());
+            }
+        }
+    }
+
+    void trace_reply() {
+        if (!opts.transcript) return;
+        const auto& r = st.parser.get();
+        std::string out;
+        for (std::size_t i = 0; i < r.lines; ++i) {
+            if (i) out += '\n';
+            out += std::to_string(r.code);
+            out += i + 1 < r.lines ? '-' : ' ';
+            if (i == 0 && !r.enhanced.empty()) {
+                out += r.enhanced.to_string();
+                out += ' ';
+            }
+            out += escape(r.line(i));
+        }
+        emit({transcript_event::kind::reply, out});
+    }
+};
+
+// Runs one job (an algorithm plus how it completes) on a session.  The one
+// driver of every operation: it writes what the algorithm put in the write
+// buffer, reads until the parser has a reply, runs the TLS handshake, arms the
+// deadline of each action, and closes the connection when the algorithm says
+// the session is broken.
+template <class AsyncStream, class Job>
+struct run_op {
+    std::shared_ptr<session_impl<AsyncStream>> impl;
+    Job job;
+    enum class at : std::uint8_t { start, post_complete, wrote, read, handshake, bg_wait } where = at::start;
+    proto::next_action act{};
+    std::error_code early{};
+
+    template <class Self>
+    void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
+        auto& s = *impl;
+        switch (where) {
+        case at::start:
+            if (s.busy) {
+                // Never complete inside the initiating function: post first.
+                early = errc::operation_in_progress;
+                where = at::post_complete;
+                asio::post(s.next.get_executor(), std::move(self));
+                return;
+            }
+            s.busy = true;
+            s.cancelled = false;
+            {
+                auto slot = self.get_cancellation_state().slot();
+                if (slot.is_connected()) {
+                    slot.assign([w = std::weak_ptr<session_impl<AsyncStream>>(impl)](asio::cancellation_type) {
+                        if (auto p = w.lock()) {
+                            p->cancelled = true;
+                            p->close_transport();
+                        }
+                    });
+                }
+            }
+            ec = {};
+            break;
+        case at::post_complete:
+            job.complete(self, early, false);
+            return;
+        case at::wrote:
+            s.st.last_write_octets = n;
+            if (ec) ec = s.map_error(ec, act.when);
+            else s.st.wbuf.clear();
+            break;
+        case at::read:
+            if (ec) {
+                ec = s.map_error(ec, act.when);
+                break;
+            }
+            s.st.rbuf.commit(n);
+            if (!continue_read(self, ec)) return;
+            break;
+        case at::handshake:
+            ec = s.finish_handshake(ec);
+            break;
+        case at::bg_wait:
+            if (!continue_read(self, ec)) return;
+            break;
+        }
+        step(self, ec);
+    }
+
+    // With bytes buffered: a complete reply (true, ec clear), an error (true, ec
+    // set), or a read was started (false).
+    template <class Self>
+    bool continue_read(Self& self, std::error_code& ec) {
+        auto& s = *impl;
+        if (s.st.early_read_done) {
+            s.st.early_read_done = false;
+            if (s.st.early_error) {
+                ec = s.st.early_error;
+                s.st.early_error.clear();
+                return true;
+            }
+        }
+        auto r = s.st.try_reply();
+        if (r == proto::reply_parser::status::done) {
+            s.trace_reply();
+            ec.clear();
+            return true;
+        }
+        if (r == proto::reply_parser::status::error) {
+            ec = s.st.parser.error();
+            return true;
+        }
+        where = at::read;
+        char* p = s.st.rbuf.prepare(2048);
+        std::size_t cap = s.st.rbuf.writable();
+        s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(p, cap), std::move(self)); });
+        return false;
+    }
+
+    template <class Self>
+    void step(Self& self, std::error_code ec) {
+        auto& s = *impl;
+        for (;;) {
+            act = job.resume(ec);
+            ec.clear();
+            switch (act.kind) {
+            case proto::next_action::type::write:
+            case proto::next_action::type::write_and_read:
+                s.arm(act.when);
+                s.trace_write(act);
+                if (act.kind == proto::next_action::type::write_and_read && !s.bg_reading && !s.st.early_read_done)
+                    s.start_background_read(self.get_executor());
+                where = at::wrote;
+                s.with_stream([&](auto& stream) {
+                    asio::async_write(stream, asio::buffer(s.st.wbuf.data(), s.st.wbuf.size()), std::move(self));
+                });
+                return;
+            case proto::next_action::type::read:
+                s.arm(act.when);
+                if (s.bg_reading) {
+                    where = at::bg_wait;
+                    s.parked_op = std::make_unique<parked<Self>>(std::move(self));
+                    return;
+                }
+                if (!continue_read(self, ec)) return;
+                continue;
+            case proto::next_action::type::tls_handshake:
+                s.arm(act.when);
+                if (auto e = s.begin_handshake()) {
+                    ec = e;
+                    continue;
+                }
+                where = at::handshake;
+                s.tls->async_handshake(asio::ssl::stream_base::client, std::move(self));
+                return;
+            case proto::next_action::type::close:
+                s.close_transport();
+                continue;
+            case proto::next_action::type::done:
+                s.disarm();
+                if (s.st.broken) s.close_transport();
+                self.get_cancellation_state().slot().clear();
+                s.busy = false;
+                job.complete(self, act.ec, true);
+                return;
+            }
+        }
+    }
+};
+
+// ---- jobs: an algorithm plus what its completion handler receives -------------------
+
+template <class AsyncStream>
+struct open_job {
+    session_impl<AsyncStream>* s;
+    std::optional<proto::open_algorithm> algo;
+
+    proto::next_action resume(std::error_code ec) {
+        if (!algo) {
+            proto::starttls_mode m = proto::starttls_mode::never;
+            switch (s->policy.mode()) {
+            case tls::mode::plaintext: m = proto::starttls_mode::never; break;
+            case tls::mode::opportunistic: m = proto::starttls_mode::opportunistic; break;
+            case tls::mode::required: m = proto::starttls_mode::required; break;
+            case tls::mode::implicit: m = proto::starttls_mode::implicit; break;
+            }
+            algo.emplace(s->st, s->opts.helo_name, m);
+        }
+        return algo->resume(ec);
+    }
+
+    template <class Self>
+    void complete(Self& self, std::error_code ec, bool ran) {
+        if (ran && algo) {
+            auto status = algo->tls_status();
+            std::string_view name = s->policy.name();
+            if (status == proto::starttls_status::not_offered) {
+                s->report = tls::make_failure_report(tls::verify_result::starttls_not_supported,
+                                                     "the server did not offer STARTTLS", name, s->opts.host);
+            } else if (status == proto::starttls_status::refused) {
+                s->report = tls::make_failure_report(tls::verify_result::starttls_not_supported,
+                                                     "the server refused STARTTLS: " + algo->starttls_reply().to_string(),
+                                                     name, s->opts.host);
+            }
+            if (s->report.attempted && !s->report.established &&
+                (status == proto::starttls_status::not_offered || status == proto::starttls_status::refused))
+                s->emit({transcript_event::kind::tls_failed, s->report.detail, 0, &s->report});
+            if (!s->opts.extensions.enhanced_status_codes) s->st.parser.set_enhanced_status_codes(false);
+            auto& caps = s->st.caps;
+            const auto& x = s->opts.extensions;
+            if (!x.pipelining) caps.disable("PIPELINING");
+            if (!x.chunking && false) caps.disable("CHUNKING");
+            if (!x.size) caps.disable("SIZE");
+            if (!x.eightbitmime) caps.disable("8BITMIME");
+            if (!x.smtputf8) caps.disable("SMTPUTF8");
+            if (!x.dsn) caps.disable("DSN");
+        }
+        self.complete(ec);
+    }
+};
+
+template <class AsyncStream>
+struct auth_job {
+    session_impl<AsyncStream>* s;
+    credentials creds;
+    std::unique_ptr<sasl::mechanism> mech;
+    std::optional<proto::auth_algorithm> algo;
+    std::error_code pre;
+
+    proto::next_action resume(std::error_code ec) {
+        if (!algo && !pre) {
+            if (!s->st.opened || s->st.broken) return proto::next_action::done(errc::not_open);
+            if (!s->st.tls_active && !s->opts.dangerous_allow_plaintext_auth)
+                return proto::next_action::done(errc::plaintext_auth_refused);
+            if (!s->st.caps.auth()) return proto::next_action::done(errc::auth_not_offered);
+            auth_mechanism m = auth_mechanism::automatic;
+            if (auto e = sasl::choose(creds, s->st.caps.auth_mechanisms(), m)) return proto::next_action::done(e);
+            mech = sasl::make(m, creds, pre);
+            if (pre) return proto::next_action::done(pre);
+            algo.emplace(s->st, *mech, s->opts.dangerous_allow_plaintext_auth);
+        }
+        if (pre) return proto::next_action::done(pre);
+        return algo->resume(ec);
+    }
+
+    template <class Self>
+    void complete(Self& self, std::error_code ec, bool) {
+        mech.reset();
+        self.complete(ec);
+    }
+};
+
+template <class AsyncStream>
+struct command_job {
+    session_impl<AsyncStream>* s;
+    proto::simple_command cmd;
+    std::optional<proto::command_algorithm> algo;
+
+    proto::next_action resume(std::error_code ec) {
+        if (!algo) algo.emplace(s->st, cmd);
+        return algo->resume(ec);
+    }
+    template <class Self>
+    void complete(Self& self, std::error_code ec, bool) {
+        self.complete(ec);
+    }
+};
+
+// Prepares one message for the transaction machine: every check that can be
+// made before MAIL (DESIGN: nothing of the message is sent when one fails).
+template <class AsyncStream>
+std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan) {
+    const auto& caps = s.st.caps;
+    const auto& env = m.envelope;
+    const auto& x = s.opts.extensions;
+    if (env.to.empty()) return errc::no_recipients;
+    if (env.to.size() > s.opts.max_recipients) return errc::too_many_recipients;
+    // Every string, checked by writing the commands into a scratch buffer.
+    proto::mail_parameters mp;
+    mp.smtputf8 = env.smtputf8;
+    mp.ret = env.ret;
+    mp.envid = env.envid;
+    mp.requiretls = env.require_tls;
+    proto::buffer scratch;
+    if (auto e = proto::write_mail(scratch, env.from, mp)) return e;
+    bool dsn_used = env.ret != dsn_return::unspecified || !env.envid.empty();
+    for (const auto& r : env.to) {
+        proto::rcpt_parameters rp;
+        rp.notify_on = r.notify_on;
+        rp.orcpt = r.original_recipient;
+        rp.smtputf8 = env.smtputf8;
+        if (auto e = proto::write_rcpt(scratch, r.address, rp)) return e;
+        if (r.notify_on != notify::unspecified || !r.original_recipient.empty()) dsn_used = true;
+    }
+    // What the session's TLS must be.
+    if (auto e = m.options.demand.check(s.report)) return e;
+    if (env.require_tls) {
+        // RFC 8689 4.1: only over TLS with a verified peer, to a server that
+        // advertised REQUIRETLS after TLS.
+        if (!s.report.established || !s.report.verified || !caps.requiretls()) return errc::requiretls_unavailable;
+    }
+    if (env.smtputf8 && !caps.smtputf8()) return errc::smtputf8_not_supported;
+    if (dsn_used && !caps.dsn()) return errc::dsn_not_supported;
+
+    // The message itself.
+    if (auto e = m.content.open()) return e;
+    proto::body_facts facts;
+    bool scanned = false;
+    if (m.content.rewindable()) {
+        if (auto e = m.content.scan(facts)) return e;
+        scanned = true;
+    }
+    bool chunk = m.options.chunking.value_or(x.chunking) && caps.chunking();
+    plan.enc = proto::encoding::dot_stuffed;
+    switch (m.options.body) {
+    case body_type::binary:
+        if (!caps.binarymime() || !caps.chunking()) return errc::binarymime_not_supported;
+        plan.enc = proto::encoding::binary;
+        mp.body = body_type::binary;
+        break;
+    case body_type::seven_bit:
+        if (scanned && facts.eight_bit) return errc::invalid_option;
+        mp.body = caps.eightbitmime() ? std::optional<body_type>(body_type::seven_bit) : std::nullopt;
+        break;
+    case body_type::eight_bit:
+        if (!caps.eightbitmime()) return errc::eightbit_not_supported;
+        mp.body = body_type::eight_bit;
+        break;
+    case body_type::automatic:
+        if (scanned ? facts.eight_bit : caps.eightbitmime()) {
+            if (!caps.eightbitmime()) return errc::eightbit_not_supported;
+            mp.body = body_type::eight_bit;
+        }
+        break;
+    }
+    if (plan.enc != proto::encoding::binary && scanned) {
+        if (facts.has_nul) return errc::body_contains_nul;
+        if (facts.longest_line > 998) return errc::body_line_too_long;
+    }
+    if (chunk && plan.enc == proto::encoding::dot_stuffed) plan.enc = proto::encoding::chunked;
+    if (caps.size_advertised() && scanned) {
+        std::uint64_t size = plan.enc == proto::encoding::binary ? *m.content.size() : facts.normalised_size;
+        if (caps.size_limit() > 0 && size > caps.size_limit()) return errc::message_too_big;
+        mp.size = size;
+    }
+    plan.env = &m.envelope;
+    plan.mail = mp;
+    plan.mail.envid = m.envelope.envid; // view into the message, which outlives the plan
+    plan.body = &m.content;
+    return {};
+}
+
+template <class AsyncStream>
+struct send_state {
+    std::vector<message> messages;
+    std::vector<proto::message_plan> plans;
+    std::vector<send_result> results;
+    std::optional<proto::send_algorithm> algo;
+    bool single = false;
+    bool any_to_send = false;
+};
+
+template <class AsyncStream, bool Batch>
+struct send_job {
+    session_impl<AsyncStream>* s;
+    std::unique_ptr<send_state<AsyncStream>> state;
+
+    proto::next_action resume(std::error_code ec) {
+        auto& st = *state;
+        if (!st.algo) {
+            st.results.resize(st.messages.size());
+            st.plans.resize(st.messages.size());
+            if (!s->st.opened || s->st.broken) {
+                for (auto& r : st.results) {
+                    r.outcome = message_outcome::not_sent;
+                    r.error = errc::not_open;
+                }
+                return proto::next_action::done(errc::not_open);
+            }
+            for (std::size_t i = 0; i < st.messages.size(); ++i) {
+                auto& plan = st.plans[i];
+                plan.result = &st.results[i];
+                if (auto e = plan_message(*s, st.messages[i], plan)) {
+                    plan.skip = true;
+                    st.results[i].outcome = message_outcome::not_sent;
+                    st.results[i].error = e;
+                    for (const auto& r : st.messages[i].envelope.to)
+                        st.results[i].recipients.push_back({r.address, outcome::deferred, {}});
+                } else {
+                    st.any_to_send = true;
+                }
+            }
+            proto::send_config cfg;
+            cfg.pipelining = s->st.caps.pipelining();
+            cfg.block_size = s->opts.block_size;
+            st.algo.emplace(s->st, std::span<proto::message_plan>(st.plans), cfg);
+            if (!st.any_to_send) return proto::next_action::done(st.single ? st.results[0].error : std::error_code{});
+        }
+        return st.algo->resume(ec);
+    }
+
+    template <class Self>
+    void complete(Self& self, std::error_code ec, bool ran) {
+        auto& st = *state;
+        if (!ran) {
+            st.results.resize(st.messages.size());
+            for (auto& r : st.results) {
+                r.outcome = message_outcome::not_sent;
+                r.error = ec;
+            }
+        }
+        for (auto& r : st.results) {
+            r.tls = s->report;
+            s->emit({transcript_event::kind::outcome, {}, 0, nullptr, &r});
+        }
+        if constexpr (!Batch) {
+            std::error_code e = st.results[0].outcome == message_outcome::not_sent ? st.results[0].error : std::error_code{};
+            if (!e && st.results[0].outcome == message_outcome::not_sent) e = ec;
+            send_result r = std::move(st.results[0]);
+            state.reset();
+            self.complete(e, std::move(r));
+        } else {
+            std::vector<send_result> rs = std::move(st.results);
+            bool started = ran && ec != errc::not_open;
+            state.reset();
+            self.complete(started ? std::error_code{} : ec, std::move(rs));
+        }
+    }
+};
+
+} // namespace detail
+
+// ---- basic_session --------------------------------------------------------------------
+
+template <class AsyncStream>
+template <class Policy>
+    requires tls::policy_type<std::decay_t<Policy>>
+basic_session<AsyncStream>::basic_session(AsyncStream stream, Policy&& policy, session_options options)
+    : impl_(std::make_shared<detail::session_impl<AsyncStream>>(std::move(stream), tls::any_policy(std::forward<Policy>(policy)),
+                                                                std::move(options))) {}
+
+template <class AsyncStream>
+basic_session<AsyncStream>::~basic_session() {
+    if (impl_) impl_->close_transport();
+}
+
+template <class AsyncStream>
+auto basic_session<AsyncStream>::get_executor() noexcept -> executor_type {
+    return impl_->next.get_executor();
+}
+
+template <class AsyncStream>
+AsyncStream& basic_session<AsyncStream>::next_layer() noexcept {
+    return impl_->next;
+}
+
+template <class AsyncStream>
+const AsyncStream& basic_session<AsyncStream>::next_layer() const noexcept {
+    return impl_->next;
+}
+
+template <class AsyncStream>
+bool basic_session<AsyncStream>::is_open() const noexcept {
+    return impl_ && impl_->st.opened && !impl_->st.broken;
+}
+
+template <class AsyncStream>
+bool basic_session<AsyncStream>::is_encrypted() const noexcept {
+    return impl_ && impl_->st.tls_active && !impl_->st.broken;
+}
+
+template <class AsyncStream>
+bool basic_session<AsyncStream>::is_authenticated() const noexcept {
+    return impl_ && impl_->st.authenticated;
+}
+
+template <class AsyncStream>
+const proto::capabilities& basic_session<AsyncStream>::capabilities() const noexcept {
+    return impl_->st.caps;
+}
+
+template <class AsyncStream>
+const tls::report& basic_session<AsyncStream>::tls_report() const noexcept {
+    return impl_->report;
+}
+
+template <class AsyncStream>
+const tls::any_policy& basic_session<AsyncStream>::policy() const noexcept {
+    return impl_->policy;
+}
+
+template <class AsyncStream>
+const session_options& basic_session<AsyncStream>::options() const noexcept {
+    return impl_->opts;
+}
+
+template <class AsyncStream>
+const reply& basic_session<AsyncStream>::last_reply() const noexcept {
+    return impl_->st.last_reply;
+}
+
+template <class AsyncStream>
+void basic_session<AsyncStream>::close() noexcept {
+    if (impl_) impl_->close_transport();
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_open(CompletionToken&& token) {
+    using job = detail::open_job<AsyncStream>;
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), {}}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_authenticate(credentials creds, CompletionToken&& token) {
+    using job = detail::auth_job<AsyncStream>;
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), std::move(creds), {}, {}, {}}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_send(envelope env, body content, CompletionToken&& token) {
+    return async_send(std::move(env), std::move(content), send_options{}, std::forward<CompletionToken>(token));
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_send(envelope env, body content, send_options opts, CompletionToken&& token) {
+    using job = detail::send_job<AsyncStream, false>;
+    auto state = std::make_unique<detail::send_state<AsyncStream>>();
+    state->messages.push_back(message{std::move(env), std::move(content), std::move(opts)});
+    state->single = true;
+    return asio::async_compose<CompletionToken, void(std::error_code, send_result)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), std::move(state)}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_send_batch(std::vector<message> messages, CompletionToken&& token) {
+    using job = detail::send_job<AsyncStream, true>;
+    auto state = std::make_unique<detail::send_state<AsyncStream>>();
+    state->messages = std::move(messages);
+    return asio::async_compose<CompletionToken, void(std::error_code, std::vector<send_result>)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), std::move(state)}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_reset(CompletionToken&& token) {
+    using job = detail::command_job<AsyncStream>;
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), proto::simple_command::rset, {}}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_noop(CompletionToken&& token) {
+    using job = detail::command_job<AsyncStream>;
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), proto::simple_command::noop, {}}}, token, impl_->next);
+}
+
+template <class AsyncStream>
+template <class CompletionToken>
+auto basic_session<AsyncStream>::async_quit(CompletionToken&& token) {
+    using job = detail::command_job<AsyncStream>;
+    return asio::async_compose<CompletionToken, void(std::error_code)>(
+        detail::run_op<AsyncStream, job>{impl_, job{impl_.get(), proto::simple_command::quit, {}}}, token, impl_->next);
+}
+
+} // namespace smtpio
+
+#endif // SMTPIO_IMPL_SESSION_HPP
