@@ -1,0 +1,122 @@
+// TLS session resumption: resumed for the same destination and policy only,
+// never after a rejected peer, and re-evaluated on every connection.
+#include "cert_factory.hpp"
+#include "tls_client.hpp"
+#include "tls_server.hpp"
+
+#include <smtpio/tls/policy.hpp>
+
+#include <catch2/catch.hpp>
+
+namespace tls = smtpio::tls;
+namespace test = smtpio::test;
+namespace policy = smtpio::policy;
+using test::cert_case;
+
+namespace {
+
+test::tls_server_options server_for(const test::server_identity& id, int max_version, bool tickets,
+                                    std::size_t connections) {
+    test::tls_server_options o;
+    o.certificate_chain_pem = id.chain_pem();
+    o.private_key_pem = id.key_pem();
+    o.max_version = max_version;
+    o.session_tickets = tickets;
+    o.max_connections = connections;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("sessions are resumed for the same name and policy only", "[tls][resumption][integration]") {
+    struct variant {
+        const char* name;
+        int max_version;
+        bool tickets;
+    };
+    const variant variants[] = {
+        {"TLS 1.3 tickets", TLS1_3_VERSION, true},
+        {"TLS 1.2 tickets", TLS1_2_VERSION, true},
+        {"TLS 1.2 session IDs", TLS1_2_VERSION, false},
+    };
+    test::cert_factory f;
+    test::cert_spec s;
+    s.dns_names = {"mx.example.test", "mx2.example.test"};
+    const auto id = f.leaf(s);
+
+    for (const auto& v : variants) {
+        INFO(v.name);
+        auto ctx = tls::context::with_ca_pem(f.trust_pem());
+        test::tls_server server(server_for(id, v.max_version, v.tickets, 6));
+        const auto verify = policy::verified(ctx);
+
+        const auto first = test::connect_with_policy(verify, server.port(), "mx.example.test");
+        REQUIRE(first.verdict.accepted);
+        CHECK_FALSE(first.report.resumed);
+        CHECK(ctx.cached_sessions() >= 1);
+
+        const auto second = test::connect_with_policy(verify, server.port(), "mx.example.test");
+        REQUIRE(second.verdict.accepted);
+        CHECK(second.report.resumed);
+        // A resumed session is evaluated again from the chain kept in the session.
+        CHECK(second.verdict.verified);
+        REQUIRE(second.report.peer);
+        CHECK(second.report.peer->sha256 == first.report.peer->sha256);
+
+        // Another reference name: a different key, a full handshake.
+        const auto other_name = test::connect_with_policy(verify, server.port(), "mx2.example.test");
+        CHECK(other_name.verdict.accepted);
+        CHECK_FALSE(other_name.report.resumed);
+
+        // Another policy for the same name: a different key, a full handshake.
+        const auto other_policy = test::connect_with_policy(policy::opportunistic(ctx), server.port(), "mx.example.test");
+        CHECK(other_policy.verdict.accepted);
+        CHECK_FALSE(other_policy.report.resumed);
+
+        // Resumption off: no session offered.
+        ctx.enable_resumption(false);
+        const auto off = test::connect_with_policy(verify, server.port(), "mx.example.test");
+        CHECK(off.verdict.accepted);
+        CHECK_FALSE(off.report.resumed);
+        ctx.enable_resumption(true);
+
+        REQUIRE(server.wait_for(5));
+        const auto seen = server.records();
+        CHECK_FALSE(seen[0].resumed);
+        CHECK(seen[1].resumed);
+        CHECK_FALSE(seen[2].resumed);
+        CHECK_FALSE(seen[3].resumed);
+        CHECK_FALSE(seen[4].resumed);
+        server.stop();
+    }
+}
+
+TEST_CASE("no session is kept from a rejected peer", "[tls][resumption][integration]") {
+    test::cert_factory f;
+    auto ctx = tls::context::with_ca_pem(f.trust_pem());
+    test::tls_server server(server_for(f.make(cert_case::wrong_name), TLS1_2_VERSION, true, 2));
+    const auto verify = policy::verified(ctx);
+    const auto first = test::connect_with_policy(verify, server.port(), "mx.example.test");
+    CHECK_FALSE(first.verdict.accepted);
+    CHECK(ctx.cached_sessions() == 0);
+    const auto second = test::connect_with_policy(verify, server.port(), "mx.example.test");
+    CHECK_FALSE(second.verdict.accepted);
+    CHECK_FALSE(second.report.resumed);
+}
+
+TEST_CASE("a TLS 1.3 ticket is used once", "[tls][resumption][integration]") {
+    test::cert_factory f;
+    auto ctx = tls::context::with_ca_pem(f.trust_pem());
+    test::tls_server server(server_for(f.make(cert_case::valid), TLS1_3_VERSION, true, 4));
+    const auto verify = policy::verified(ctx);
+    REQUIRE(test::connect_with_policy(verify, server.port(), "mx.example.test").verdict.accepted);
+    const std::size_t tickets = ctx.cached_sessions(); // BoringSSL servers send two
+    REQUIRE(tickets >= 1);
+    const auto resumed = test::connect_with_policy(verify, server.port(), "mx.example.test");
+    CHECK(resumed.report.resumed);
+    // One ticket was taken; the resumed connection brought new ones.
+    CHECK(ctx.cached_sessions() >= tickets - 1);
+    ctx.clear_resumption_cache();
+    CHECK(ctx.cached_sessions() == 0);
+    CHECK_FALSE(test::connect_with_policy(verify, server.port(), "mx.example.test").report.resumed);
+}

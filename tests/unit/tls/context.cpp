@@ -1,0 +1,174 @@
+// The TLS context: defaults, trust anchors and their errors, the resumption cache.
+#include "cert_factory.hpp"
+
+#include <smtpio/error.hpp>
+#include <smtpio/tls/context.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <cstdlib>
+#include <unistd.h>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+using smtpio::errc;
+namespace tls = smtpio::tls;
+namespace test = smtpio::test;
+
+namespace {
+
+std::size_t anchors(const tls::context& c) { return sk_X509_OBJECT_num(X509_STORE_get0_objects(c.trust_store())); }
+
+struct temp_dir {
+    std::filesystem::path path;
+    temp_dir() {
+        path = std::filesystem::temp_directory_path() /
+               ("smtpio-tls-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
+        std::filesystem::create_directories(path);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    std::string write(const std::string& name, const std::string& text) const {
+        std::ofstream(path / name, std::ios::binary) << text;
+        return (path / name).string();
+    }
+};
+
+} // namespace
+
+TEST_CASE("context defaults", "[tls][context]") {
+    test::cert_factory f;
+    const auto c = tls::context::with_ca_pem(f.trust_pem());
+    CHECK(SSL_CTX_get_min_proto_version(c.native_handle()) == TLS1_2_VERSION);
+    CHECK(SSL_CTX_get_max_proto_version(c.native_handle()) == TLS1_3_VERSION);
+    CHECK(c.min_version() == tls::version::tls1_2);
+    CHECK(c.options() == tls::context_options::none);
+    CHECK(c.asio_context().native_handle() == c.native_handle());
+    CHECK(anchors(c) == 1);
+    CHECK(c.resumption_enabled());
+    CHECK(c.resumption_capacity() == 1024);
+
+    const auto legacy = tls::context::with_ca_pem(f.trust_pem(), tls::context_options::dangerous_allow_tls10_and_11);
+    CHECK(SSL_CTX_get_min_proto_version(legacy.native_handle()) == TLS1_VERSION);
+    CHECK(legacy.min_version() == tls::version::tls1_0);
+
+    // Copies are handles to the same state.
+    tls::context copy = c;
+    CHECK(copy.native_handle() == c.native_handle());
+    copy.enable_resumption(false);
+    CHECK_FALSE(c.resumption_enabled());
+}
+
+TEST_CASE("the system trust store is loaded explicitly", "[tls][context]") {
+    if (!std::filesystem::exists("/etc/ssl/certs/ca-certificates.crt")) {
+        WARN("no /etc/ssl/certs/ca-certificates.crt on this machine");
+        return;
+    }
+    const tls::context c;
+    CHECK(anchors(c) > 50);
+    CHECK(anchors(tls::context::with_system_trust()) == anchors(c));
+    CHECK(anchors(tls::context::without_trust_anchors()) == 0);
+}
+
+TEST_CASE("trust anchors from files, directories and PEM text", "[tls][context]") {
+    test::cert_factory f;
+    temp_dir dir;
+    const auto two = f.trust_pem() + "some comment between blocks\n" + f.untrusted_root().cert_pem();
+
+    SECTION("a PEM file") {
+        const auto c = tls::context::with_ca_file(dir.write("ca.pem", two));
+        CHECK(anchors(c) == 2);
+    }
+    SECTION("PEM text") {
+        CHECK(anchors(tls::context::with_ca_pem(two)) == 2);
+        auto c = tls::context::without_trust_anchors();
+        CHECK_FALSE(c.add_ca_pem(f.trust_pem()));
+        CHECK_FALSE(c.add_ca_pem(f.trust_pem())); // a duplicate is not an error
+        CHECK(anchors(c) == 1);
+    }
+    SECTION("a directory") {
+        const auto c = tls::context::with_ca_directory(dir.path.string());
+        CHECK(c.native_handle() != nullptr);
+    }
+    SECTION("errors") {
+        auto c = tls::context::without_trust_anchors();
+        std::string why;
+        CHECK(c.add_ca_file((dir.path / "missing.pem").string(), &why) == std::errc::no_such_file_or_directory);
+        CHECK(why.find("missing.pem") != std::string::npos);
+        CHECK(c.add_ca_file(dir.path.string(), &why) == std::errc::io_error);
+        CHECK(c.add_ca_file(dir.write("empty.pem", ""), &why) == errc::certificate_invalid);
+        CHECK(c.add_ca_file(dir.write("junk.pem", "not a certificate\n"), &why) == errc::certificate_invalid);
+        CHECK(why.find("no PEM") != std::string::npos);
+        // A block whose base64 is damaged.
+        std::string broken = f.trust_pem();
+        broken[broken.find('\n') + 10] = '*';
+        CHECK(c.add_ca_pem(broken, &why) == errc::certificate_invalid);
+        CHECK(why.find("certificate #1") != std::string::npos);
+        CHECK(c.add_ca_directory((dir.path / "nope").string(), &why) == std::errc::no_such_file_or_directory);
+        CHECK(c.add_ca_directory(dir.write("file", "x"), &why) == std::errc::not_a_directory);
+        CHECK(anchors(c) == 0);
+
+        try {
+            (void)tls::context::with_ca_file((dir.path / "missing.pem").string());
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == std::errc::no_such_file_or_directory);
+            CHECK(std::string(e.what()).find("missing.pem") != std::string::npos);
+        }
+        CHECK_THROWS_AS(tls::context::with_ca_pem("garbage"), std::system_error);
+    }
+}
+
+TEST_CASE("the session cache is bounded, expires and hands out TLS 1.3 sessions once", "[tls][context]") {
+    const auto ctx = tls::context::without_trust_anchors();
+    auto make = [&](std::uint16_t version, std::uint64_t created, std::uint32_t lifetime) {
+        bssl::UniquePtr<SSL_SESSION> s(SSL_SESSION_new(ctx.native_handle()));
+        REQUIRE(s);
+        REQUIRE(SSL_SESSION_set_protocol_version(s.get(), version));
+        SSL_SESSION_set_time(s.get(), created);
+        SSL_SESSION_set_timeout(s.get(), lifetime);
+        return s;
+    };
+    const auto now = static_cast<std::uint64_t>(std::time(nullptr));
+    tls::detail::session_cache cache;
+
+    SECTION("TLS 1.2 sessions are reusable, TLS 1.3 ones are taken") {
+        cache.put("a", make(TLS1_2_VERSION, now, 3600));
+        CHECK(cache.take("a") != nullptr);
+        CHECK(cache.take("a") != nullptr);
+        CHECK(cache.size() == 1);
+        cache.put("b", make(TLS1_3_VERSION, now, 3600));
+        CHECK(cache.take("b") != nullptr);
+        CHECK(cache.take("b") == nullptr);
+        CHECK(cache.size() == 1);
+    }
+    SECTION("newest first, at most four per key") {
+        for (int i = 0; i < 6; ++i) cache.put("k", make(TLS1_3_VERSION, now - 10 + static_cast<std::uint64_t>(i), 3600));
+        CHECK(cache.size() == tls::detail::session_cache::sessions_per_key);
+        auto first = cache.take("k");
+        REQUIRE(first);
+        CHECK(SSL_SESSION_get_time(first.get()) == now - 5);
+    }
+    SECTION("expired sessions are dropped") {
+        cache.put("old", make(TLS1_2_VERSION, now - 7200, 3600));
+        CHECK(cache.take("old") == nullptr);
+        CHECK(cache.size() == 0);
+    }
+    SECTION("the least recently used key is evicted") {
+        cache.set_capacity(2);
+        cache.put("a", make(TLS1_2_VERSION, now, 3600));
+        cache.put("b", make(TLS1_2_VERSION, now, 3600));
+        CHECK(cache.take("a") != nullptr); // a is now more recent than b
+        cache.put("c", make(TLS1_2_VERSION, now, 3600));
+        CHECK(cache.take("b") == nullptr);
+        CHECK(cache.take("a") != nullptr);
+        CHECK(cache.take("c") != nullptr);
+        cache.erase("a");
+        CHECK(cache.size() == 1);
+        cache.clear();
+        CHECK(cache.size() == 0);
+    }
+}
