@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <sys/resource.h>
 #include <unistd.h>
 
 namespace smtpio_send {
@@ -192,6 +193,10 @@ int run_bulk(const options& o, const std::string* ca_pem) {
         j["connections"] = t.connections;
         j["elapsed_seconds"] = secs;
         j["messages_per_second"] = rate;
+        rusage ru{};
+        getrusage(RUSAGE_SELF, &ru);
+        j["cpu_seconds"] = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                           static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
         j["tls_sessions"] = {{"new", t.tls_new}, {"resumed", t.tls_resumed}};
         j["errors"] = t.errors;
         j["exit_code"] = code;

@@ -105,6 +105,7 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     app.add_option("--tlsa", tlsa, "TLSA record \"U S M HEX\" (repeatable; for dane and dane-only)")->group(g2);
     app.add_option("--tls-min", tls_min, "protocol floor: 1.2 or 1.3 (default 1.2)")->group(g2);
     app.add_flag("--require-tls", o.require_tls, "REQUIRETLS for this message (RFC 8689)")->group(g2);
+    app.add_flag("--no-resumption", o.no_resumption, "never resume a TLS session (full handshakes; for benchmarks)")->group(g2);
     auto* g3 = "Envelope and message";
     app.add_option("--from", from, "envelope sender ('' allowed)")->group(g3);
     app.add_option("--to", o.to, "recipient (repeatable)")->group(g3);
@@ -138,11 +139,14 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
         return bad("usage", e.what());
     }
 
-    // Every argument: no control characters anywhere.
+    // Every argument: no control characters anywhere.  Name the option at fault.
     for (int i = 1; i < argc; ++i) {
-        if (has_controls(argv[i]))
-            return bad("control_character", std::string("argument ") + std::to_string(i) +
-                                                " holds a control character (CR, LF, NUL...): refused before connecting");
+        if (!has_controls(argv[i])) continue;
+        std::string arg = argv[i], opt;
+        if (arg.rfind("--", 0) == 0) opt = arg.substr(0, arg.find('='));
+        else if (i > 1 && std::string_view(argv[i - 1]).rfind("--", 0) == 0) opt = argv[i - 1];
+        return bad("control_character", (opt.empty() ? "argument " + std::to_string(i) : opt) +
+                                            ": the value holds a control character (CR, LF, NUL, ...): refused before connecting");
     }
 
     if (mx) return bad("usage", "--mx needs the delivery layer (MX lookup), which this build does not have yet; use --server");
@@ -180,7 +184,15 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     auto lvl = o.effective_level();
     if (lvl == smtpio::tls::level::fingerprint && o.pins.empty())
         return bad("usage", "--tls fingerprint needs at least one --fingerprint sha256:HEX");
+    if (lvl == smtpio::tls::level::dane_only && o.tlsa.empty())
+        return bad("usage", "--tls dane-only needs at least one --tlsa \"U S M HEX\" record");
+    if (!o.pins.empty() && lvl != smtpio::tls::level::fingerprint)
+        return bad("usage", "--fingerprint is used only with --tls fingerprint");
+    if (!o.tlsa.empty() && lvl != smtpio::tls::level::dane && lvl != smtpio::tls::level::dane_only)
+        return bad("usage", "--tlsa is used only with --tls dane or dane-only");
     if (o.servername) {
+        // A trailing dot names the same host (an absolute name); SNI never carries it.
+        if (o.servername->size() > 1 && o.servername->back() == '.') o.servername->pop_back();
         if (auto ec = smtpio::proto::validate_domain(*o.servername, true); ec && !smtpio::proto::is_ipv4_address(*o.servername) &&
                                                                               !smtpio::proto::is_ipv6_address(*o.servername))
             return bad(name_of(ec), "--servername: '" + *o.servername + "' is not a host name or IP address");

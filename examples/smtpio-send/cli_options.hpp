@@ -41,6 +41,7 @@ struct options {
     std::vector<smtpio::tls::tlsa_record> tlsa;
     smtpio::tls::version tls_min = smtpio::tls::version::tls1_2;
     bool require_tls = false;
+    bool no_resumption = false;
     // Envelope and message
     std::string from;
     bool from_given = false;

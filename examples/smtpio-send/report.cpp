@@ -73,10 +73,12 @@ int classify(const attempt& a) {
     bool unknown = false, tls = false, protocol = false, deferred = false, rejected = false, usage = false;
     if (a.sent) {
         const auto& r = *a.sent;
-        for (const auto& rc : r.recipients) {
-            unknown |= rc.outcome == smtpio::outcome::unknown;
-            deferred |= rc.outcome == smtpio::outcome::deferred;
-            rejected |= rc.outcome == smtpio::outcome::rejected;
+        if (r.outcome != smtpio::message_outcome::not_sent) {
+            for (const auto& rc : r.recipients) {
+                unknown |= rc.outcome == smtpio::outcome::unknown;
+                deferred |= rc.outcome == smtpio::outcome::deferred;
+                rejected |= rc.outcome == smtpio::outcome::rejected;
+            }
         }
         if (r.outcome == smtpio::message_outcome::not_sent) {
             attempt early = a;
@@ -148,7 +150,13 @@ nlohmann::json to_json(const attempt& a, int code) {
     j["error"] = err ? nlohmann::json{{"code", error_name(err)}, {"message", err.message()}} : nlohmann::json(nullptr);
     j["tls"] = tls_json(a.sent ? a.sent->tls : a.tls, a.tls_wanted);
     nlohmann::json rcpts = nlohmann::json::array();
-    if (a.sent) {
+    if (a.sent && a.sent->outcome == smtpio::message_outcome::not_sent) {
+        // Refused before MAIL: every recipient shares the class of the refusal.
+        std::string o = code == exit_rejected ? "rejected" : "deferred";
+        for (const auto& r : a.sent->recipients)
+            rcpts.push_back({{"address", r.address}, {"outcome", o}, {"code", nullptr}, {"enhanced", nullptr}, {"text", nullptr}});
+        j["reply"] = nullptr;
+    } else if (a.sent) {
         for (const auto& r : a.sent->recipients) {
             rcpts.push_back({{"address", r.address},
                              {"outcome", std::string(to_string(r.outcome))},

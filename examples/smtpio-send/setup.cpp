@@ -93,6 +93,7 @@ setup make_setup(const options& o, const std::string* ca_pem) {
     else if (o.ca_file) s.ctx = smtpio::tls::context::with_ca_file(*o.ca_file);
     else if (lvl == smtpio::tls::level::verify || lvl == smtpio::tls::level::secure) s.ctx.emplace();
     else s.ctx = smtpio::tls::context::without_trust_anchors();
+    if (o.no_resumption) s.ctx->enable_resumption(false);
     auto p = smtpio::tls::policy::from_level(lvl, *s.ctx);
     p.min_version(o.tls_min);
     if (o.servername) p.reference_names({*o.servername});

@@ -7,8 +7,9 @@
 //               [--implicit-tls] [--require-tls] [--auth USER:PASSWORD]
 //               [--threads N] [--keep DIR] [--hostname NAME]
 //
-// Prints "listening on ADDRESS:PORT" once ready; runs until SIGINT/SIGTERM,
-// then prints its counters.  Recipients starting with "reject" get 550, with
+// Prints "listening on ADDRESS:PORT" once ready, then counter lines
+// "sess=N quit=N mesg=N bytes=N tls=N tls13=N resumed=N" every 100 ms while they
+// change and once more at SIGINT/SIGTERM.  Recipients starting with "reject" get 550, with
 // "defer" 451.
 //
 // Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
@@ -18,6 +19,9 @@
 
 #include <CLI/CLI.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <functional>
 
 #include <filesystem>
 #include <fstream>
@@ -93,15 +97,40 @@ int main(int argc, char** argv) {
         smtpio_examples::smtp_server server(io, cfg, port, address);
         server.start();
         std::cout << "listening on " << server.endpoint().address().to_string() << ":" << server.port() << std::endl;
+        // Counter lines (like smtp-sink -c), every 100 ms while they change and at exit,
+        // so a benchmark can check what was delivered.
+        const auto& st = server.stats();
+        auto counters = [&] {
+            return "sess=" + std::to_string(st.connections) + " quit=" + std::to_string(st.quits) +
+                   " mesg=" + std::to_string(st.messages) + " bytes=" + std::to_string(st.octets) +
+                   " tls=" + std::to_string(st.tls_handshakes) + " tls13=" + std::to_string(st.tls13) +
+                   " resumed=" + std::to_string(st.tls_resumed);
+        };
+        std::string last;
+        asio::steady_timer tick(io);
+        std::function<void()> report = [&] {
+            tick.expires_after(std::chrono::milliseconds(100));
+            tick.async_wait([&](std::error_code ec) {
+                if (ec) return;
+                std::string now = counters();
+                if (now != last) {
+                    std::cout << now << std::endl;
+                    last = now;
+                }
+                report();
+            });
+        };
+        report();
         asio::signal_set signals(io, SIGINT, SIGTERM);
-        signals.async_wait([&](std::error_code, int) { io.stop(); });
+        signals.async_wait([&](std::error_code, int) {
+            tick.cancel();
+            io.stop();
+        });
         std::vector<std::thread> pool;
         for (unsigned i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
         io.run();
         for (auto& t : pool) t.join();
-        const auto& s = server.stats();
-        std::cout << "connections " << s.connections << " messages " << s.messages << " octets " << s.octets
-                  << " tls_handshakes " << s.tls_handshakes << " tls_resumed " << s.tls_resumed << std::endl;
+        std::cout << counters() << std::endl;
     } catch (const std::exception& e) {
         std::cerr << "smtpio-sink: " << e.what() << "\n";
         return 1;

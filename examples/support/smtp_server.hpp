@@ -64,7 +64,8 @@ struct server_config {
 
 /// Counters, readable from any thread.
 struct server_stats {
-    std::atomic<std::uint64_t> connections{0}, messages{0}, octets{0}, tls_handshakes{0}, tls_resumed{0};
+    std::atomic<std::uint64_t> connections{0}, quits{0}, messages{0}, octets{0}, tls_handshakes{0}, tls_resumed{0},
+        tls13{0};
 };
 
 /// An SMTP server on 127.0.0.1 (port 0: the system picks a free one).
@@ -162,6 +163,7 @@ private:
         c.tls = true;
         ++stats_.tls_handshakes;
         if (SSL_session_reused(ssl)) ++stats_.tls_resumed;
+        if (SSL_version(ssl) == TLS1_3_VERSION) ++stats_.tls13;
         const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
         int alg = 0;
         int bits = cipher ? SSL_CIPHER_get_bits(cipher, &alg) : 0;
@@ -420,6 +422,7 @@ private:
         if (verb == "VRFY") return reply(c, "252 2.0.0 Cannot VRFY user");
         if (verb == "QUIT") {
             reply(c, "221 2.0.0 Bye");
+            ++stats_.quits;
             c.quit = true;
             return;
         }

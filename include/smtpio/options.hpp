@@ -121,6 +121,12 @@ struct session_options {
     /// Most recipients per message (errc::too_many_recipients above it).
     std::size_t max_recipients = 100000;
     transcript_hook transcript;
+    /// Opportunistic TLS after a failed handshake (RFC 7435 section 3: fall back
+    /// rather than not deliver): when not empty, the session does not send
+    /// STARTTLS, continues in plaintext, and its TLS report says
+    /// `handshake-failure` with this text.  `async_connect` sets it when it
+    /// retries on a new connection; set it yourself only for the same purpose.
+    std::string opportunistic_fallback;
 };
 
 /// What a single send demands of the session's TLS, checked before MAIL: if

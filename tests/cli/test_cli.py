@@ -46,6 +46,8 @@ class Sink:
             self.stop()
             raise RuntimeError("smtpio-sink did not start: %r" % line)
         self.port = int(line.rsplit(":", 1)[1])
+        # Drain the counter lines so the pipe never fills.
+        threading.Thread(target=lambda: [None for _ in self.proc.stdout], daemon=True).start()
 
     def messages(self):
         return sorted(f for f in os.listdir(self.dir) if f.endswith(".eml"))

@@ -49,6 +49,12 @@ struct connect_op {
                 }
             });
         }
+        resolve(self);
+    }
+
+    // Resolves the next hop, with the connection deadline armed.
+    template <class Self>
+    void resolve(Self& self) {
         st->timer.expires_after(opts.timeouts.connect);
         st->timer.async_wait([w = std::weak_ptr<connect_state>(st)](std::error_code ec) {
             auto p = w.lock();
@@ -90,6 +96,20 @@ struct connect_op {
 
     template <class Self>
     void operator()(Self& self, std::error_code ec) {
+        // Opportunistic TLS: a handshake that failed must not stop the mail
+        // (RFC 7435 3).  Retry once, on a new connection, in plaintext; the
+        // session's report keeps saying why.
+        if ((ec == errc::tls_handshake_failed || ec == errc::tls_handshake_timeout) &&
+            policy.mode() == tls::mode::opportunistic && opts.opportunistic_fallback.empty()) {
+            std::string why = "the TLS handshake failed (" + st->s->tls_report().detail +
+                              "); delivered in plaintext on a new connection (opportunistic policy)";
+            opts.opportunistic_fallback = why;
+            st->s.emplace(asio::ip::tcp::socket(ex), policy, opts);
+            st->finished = false;
+            st->timed_out = false;
+            resolve(self);
+            return;
+        }
         finish(self, ec);
     }
 

@@ -15,6 +15,7 @@
 #include <smtpio/proto/send_algorithm.hpp>
 
 #include <asio/associated_executor.hpp>
+#include <asio/bind_cancellation_slot.hpp>
 #include <asio/bind_executor.hpp>
 #include <asio/compose.hpp>
 #include <asio/post.hpp>
@@ -44,6 +45,14 @@ struct parked final : parked_base {
     Self self;
 };
 
+// Where the parked operation waits: owned by the background read's handler, not
+// by the session, so that if that handler is destroyed without running (the
+// io_context destroyed first) the parked operation goes with it instead of
+// keeping the session alive through a reference cycle.
+struct parked_slot {
+    std::unique_ptr<parked_base> op;
+};
+
 template <class AsyncStream>
 struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     using clock = std::chrono::steady_clock;
@@ -60,7 +69,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     bool timed_out = false;
     bool closed = false;
     bool bg_reading = false;
-    std::unique_ptr<parked_base> parked_op;
+    std::weak_ptr<parked_slot> parked; // the slot of the background read in flight
     // Deadlines: one timer, re-armed lazily (only when a deadline moves earlier).
     clock::time_point deadline = clock::time_point::max();
     proto::phase deadline_phase = proto::phase::none;
@@ -158,12 +167,14 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         bg_reading = true;
         char* p = st.rbuf.prepare(4096);
         std::size_t cap = st.rbuf.writable();
-        auto handler = [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+        auto slot = std::make_shared<parked_slot>();
+        parked = slot;
+        auto handler = [self = this->shared_from_this(), slot](std::error_code ec, std::size_t n) {
             self->bg_reading = false;
             if (!ec) self->st.rbuf.commit(n);
             self->st.early_read_done = true;
             self->st.early_error = ec ? self->map_error(ec, self->deadline_phase) : std::error_code{};
-            if (auto op = std::move(self->parked_op)) op->resume();
+            if (auto op = std::move(slot->op)) op->resume();
         };
         with_stream([&](auto& s) { s.async_read_some(asio::buffer(p, cap), asio::bind_executor(ex, std::move(handler))); });
     }
@@ -273,8 +284,11 @@ struct run_op {
     template <class Self>
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& s = *impl;
-        switch (where) {
-        case at::start:
+        if (where == at::post_complete) {
+            job.complete(self, early, false);
+            return;
+        }
+        if (where == at::start) {
             if (s.busy) {
                 // Never complete inside the initiating function: post first.
                 early = errc::operation_in_progress;
@@ -284,22 +298,16 @@ struct run_op {
             }
             s.busy = true;
             s.cancelled = false;
-            {
-                auto slot = self.get_cancellation_state().slot();
-                if (slot.is_connected()) {
-                    slot.assign([w = std::weak_ptr<session_impl<AsyncStream>>(impl)](asio::cancellation_type) {
-                        if (auto p = w.lock()) {
-                            p->cancelled = true;
-                            p->close_transport();
-                        }
-                    });
-                }
-            }
+            // Every type of cancellation (terminal, partial, total) closes the session.
+            self.reset_cancellation_state(asio::enable_total_cancellation());
             ec = {};
-            break;
-        case at::post_complete:
-            job.complete(self, early, false);
-            return;
+        }
+        // Asio clears the slot's handler each time a composed operation resumes:
+        // install it for this step.
+        watch_cancellation(self);
+        switch (where) {
+        case at::start:
+        case at::post_complete: break;
         case at::wrote:
             s.st.last_write_octets = n;
             if (ec) ec = s.map_error(ec, act.when);
@@ -321,6 +329,31 @@ struct run_op {
             break;
         }
         step(self, ec);
+    }
+
+    // Installs, in the operation's cancellation slot, the handler that closes the
+    // session when the operation is cancelled.
+    template <class Self>
+    void watch_cancellation(Self& self) {
+        auto slot = self.get_cancellation_state().slot();
+        if (!slot.is_connected()) return;
+        slot.assign([w = std::weak_ptr<session_impl<AsyncStream>>(impl)](asio::cancellation_type) {
+            if (auto p = w.lock()) {
+                p->cancelled = true;
+                p->close_transport();
+            }
+        });
+    }
+
+    // The handler given to stream operations: this operation, with no cancellation
+    // slot.  The slot keeps the handler of watch_cancellation (which closes the
+    // transport, completing every pending stream operation): a stream operation or
+    // asio::async_write would otherwise install its own handler in the same slot,
+    // replacing ours, and a cancellation would be lost or reported as a bare
+    // operation_aborted.
+    template <class Self>
+    static auto child(Self& self) {
+        return asio::bind_cancellation_slot(asio::cancellation_slot(), std::move(self));
     }
 
     // With bytes buffered: a complete reply (true, ec clear), an error (true, ec
@@ -349,7 +382,7 @@ struct run_op {
         where = at::read;
         char* p = s.st.rbuf.prepare(2048);
         std::size_t cap = s.st.rbuf.writable();
-        s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(p, cap), std::move(self)); });
+        s.with_stream([&](auto& stream) { stream.async_read_some(asio::buffer(p, cap), child(self)); });
         return false;
     }
 
@@ -368,14 +401,14 @@ struct run_op {
                     s.start_background_read(self.get_executor());
                 where = at::wrote;
                 s.with_stream([&](auto& stream) {
-                    asio::async_write(stream, asio::buffer(s.st.wbuf.data(), s.st.wbuf.size()), std::move(self));
+                    asio::async_write(stream, asio::buffer(s.st.wbuf.data(), s.st.wbuf.size()), child(self));
                 });
                 return;
             case proto::next_action::type::read:
                 s.arm(act.when);
-                if (s.bg_reading) {
+                if (auto slot = s.bg_reading ? s.parked.lock() : nullptr) {
                     where = at::bg_wait;
-                    s.parked_op = std::make_unique<parked<Self>>(std::move(self));
+                    slot->op = std::make_unique<parked<Self>>(std::move(self));
                     return;
                 }
                 if (!continue_read(self, ec)) return;
@@ -387,7 +420,7 @@ struct run_op {
                     continue;
                 }
                 where = at::handshake;
-                s.tls->async_handshake(asio::ssl::stream_base::client, std::move(self));
+                s.tls->async_handshake(asio::ssl::stream_base::client, child(self));
                 return;
             case proto::next_action::type::close:
                 s.close_transport();
@@ -416,7 +449,10 @@ struct open_job {
             proto::starttls_mode m = proto::starttls_mode::never;
             switch (s->policy.mode()) {
             case tls::mode::plaintext: m = proto::starttls_mode::never; break;
-            case tls::mode::opportunistic: m = proto::starttls_mode::opportunistic; break;
+            case tls::mode::opportunistic:
+                m = s->opts.opportunistic_fallback.empty() ? proto::starttls_mode::opportunistic
+                                                           : proto::starttls_mode::never;
+                break;
             case tls::mode::required: m = proto::starttls_mode::required; break;
             case tls::mode::implicit: m = proto::starttls_mode::implicit; break;
             }
@@ -430,7 +466,11 @@ struct open_job {
         if (ran && algo) {
             auto status = algo->tls_status();
             std::string_view name = s->policy.name();
-            if (status == proto::starttls_status::not_offered) {
+            if (!s->opts.opportunistic_fallback.empty() && s->policy.mode() == tls::mode::opportunistic) {
+                s->report = tls::make_failure_report(tls::verify_result::handshake_failure,
+                                                     s->opts.opportunistic_fallback, name, s->opts.host);
+                s->emit({transcript_event::kind::tls_failed, s->report.detail, 0, &s->report});
+            } else if (status == proto::starttls_status::not_offered) {
                 s->report = tls::make_failure_report(tls::verify_result::starttls_not_supported,
                                                      "the server did not offer STARTTLS", name, s->opts.host);
             } else if (status == proto::starttls_status::refused) {

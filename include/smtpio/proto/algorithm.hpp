@@ -128,6 +128,12 @@ struct connection_state {
     /// The last reply that ended an operation in failure, for diagnostics.
     reply last_reply;
 
+    /// True when the server sent bytes that no command asked for: anything still
+    /// buffered when the client is about to write (RFC 5321 4.2: one reply per
+    /// command; RFC 2920 3.1: replies come in order).  Writing then would make
+    /// every later reply answer the wrong command, so the session must end.
+    bool unsolicited() const noexcept { return !rbuf.empty() || parser.in_progress(); }
+
     /// Tries to take a complete reply from rbuf without I/O.
     reply_parser::status try_reply() {
         auto r = parser.put(rbuf.view());

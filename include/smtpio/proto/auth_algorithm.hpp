@@ -51,6 +51,10 @@ inline next_action auth_algorithm::resume(std::error_code ec) {
     if (!st_.tls_active && !allow_plaintext_) return next_action::done(errc::plaintext_auth_refused);
     if (!st_.caps.auth()) return next_action::done(errc::auth_not_offered);
     if (!st_.caps.supports_auth(mech_.name())) return next_action::done(errc::auth_mechanism_unavailable);
+    if (st_.unsolicited()) {
+        st_.broken = true;
+        return next_action::done(errc::unsolicited_reply);
+    }
     {
         st_.wbuf.clear();
         auto ir = mech_.initial_response();
@@ -105,6 +109,10 @@ inline next_action auth_algorithm::resume(std::error_code ec) {
                 return next_action::done(errc::unexpected_reply);
             }
             // 334 challenge: base64 in the text (one line).
+            if (st_.unsolicited()) {
+                st_.broken = true;
+                return next_action::done(errc::unsolicited_reply);
+            }
             st_.wbuf.clear();
             std::string response;
             if (++rounds_ > mech_.max_rounds() + (pending_ir_ ? 1 : 0)) {

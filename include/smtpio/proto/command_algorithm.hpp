@@ -34,6 +34,7 @@ public:
             }
             return next_action::done(errc::not_open);
         }
+        if (st_.unsolicited() && cmd_ != simple_command::quit) return fail(errc::unsolicited_reply);
         st_.wbuf.clear();
         switch (cmd_) {
         case simple_command::rset: write_rset(st_.wbuf); break;

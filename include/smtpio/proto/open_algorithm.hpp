@@ -94,6 +94,7 @@ inline next_action open_algorithm::resume(std::error_code ec) {
     if (st_.parser.get().code != 220) return fail(errc::greeting_refused);
 
 ehlo:
+    if (st_.unsolicited()) return fail(errc::unsolicited_reply);
     st_.wbuf.clear();
     (void)write_ehlo(st_.wbuf, helo_);
     SMTPIO_CORO_YIELD(coro_, next_action::write(phase::ehlo));
@@ -116,6 +117,7 @@ ehlo:
         if (mode_ == starttls_mode::required && !st_.tls_active) return fail(errc::starttls_not_offered);
         if (st_.tls_active || tried_helo_) return fail(errc::hello_refused);
         tried_helo_ = true;
+        if (st_.unsolicited()) return fail(errc::unsolicited_reply);
         st_.wbuf.clear();
         (void)write_helo(st_.wbuf, helo_);
         SMTPIO_CORO_YIELD(coro_, next_action::write(phase::ehlo));
@@ -151,6 +153,7 @@ ehlo:
         return next_action::done();
     }
 
+    if (st_.unsolicited()) return fail(errc::unsolicited_reply);
     st_.wbuf.clear();
     write_starttls(st_.wbuf);
     SMTPIO_CORO_YIELD(coro_, next_action::write(phase::starttls));

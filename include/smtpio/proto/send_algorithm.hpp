@@ -124,6 +124,7 @@ private:
     buffer stage_;                  // a BDAT chunk with 32 octets of head room for its command
     bool staged_ = false;
     bool staged_last_ = false;
+    std::size_t staged_octets_ = 0; // message octets in the staged chunk (its BDAT line excluded)
     int coro_ = 0;
 };
 
@@ -202,7 +203,7 @@ inline bool send_algorithm::append_commands(std::size_t j) {
                     stage_bdat();
                     if (staged_ && staged_last_) {
                         st_.wbuf.append(stage_.view());
-                        plans_[j].result->data_octets += stage_.size();
+                        plans_[j].result->data_octets += staged_octets_;
                         staged_ = false;
                         js.body_inline = true;
                         q_.push_back({cmd::bdat_last, static_cast<std::uint32_t>(j), 0});
@@ -260,9 +261,12 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
     auto& res = *plans_[e.job].result;
     int code = rv.code;
     bool fail_class = code >= 400 && code < 600;
+    // RFC 5321 4.3.2: MAIL, RCPT and the end of data succeed with 250 (RCPT also
+    // 251, "will forward"); any other 2xx, or a 3xx, answers no such command.
+    bool ok = code >= 250 && code <= 259;
     switch (e.c) {
     case cmd::mail:
-        if (code >= 200 && code < 300) {
+        if (ok) {
             js.mail_ok = true;
             st_.in_transaction = true;
         } else if (fail_class) {
@@ -276,7 +280,7 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
         return true;
     case cmd::rcpt: {
         auto& rr = res.recipients[e.rcpt];
-        if (!(code >= 200 && code < 300) && !fail_class) return false;
+        if (!ok && !fail_class) return false;
         if (js.mail_failed) {
             // The RCPT reply (503, bad sequence) only echoes MAIL's failure.
             js.rs[e.rcpt] = rcpt_state::final;
@@ -285,7 +289,7 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
             return true;
         }
         rr.reply = rv.to_reply();
-        if (code < 300) {
+        if (ok) {
             js.rs[e.rcpt] = rcpt_state::accepted_pending;
             ++js.accepted;
         } else {
@@ -316,7 +320,7 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
         settle_pending(e.job, res.reply, outcome_of(code));
         return true;
     case cmd::bdat:
-        if (code >= 200 && code < 300) return true;
+        if (ok) return true;
         if (!fail_class) return false;
         // RFC 3030 2: a failed chunk fails the transaction; send no more chunks.
         res.reply = rv.to_reply();
@@ -324,12 +328,12 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
         return true;
     case cmd::eod:
     case cmd::bdat_last:
-        if (!(code >= 200 && code < 300) && !fail_class) return false;
+        if (!ok && !fail_class) return false;
         res.reply = rv.to_reply();
-        settle_pending(e.job, res.reply, code < 300 ? outcome::accepted : outcome_of(code));
+        settle_pending(e.job, res.reply, ok ? outcome::accepted : outcome_of(code));
         // The final reply ends the transaction (RFC 5321 4.1.1.4), except a failed
         // BDAT, after which RSET is due (RFC 3030 2).
-        if (e.c == cmd::eod || code < 300) st_.in_transaction = false;
+        if (e.c == cmd::eod || ok) st_.in_transaction = false;
         js.finished = true;
         return true;
     }
@@ -415,6 +419,7 @@ inline void send_algorithm::stage_bdat() {
     int h = std::snprintf(head, sizeof head, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
     std::memcpy(stage_.data() + 32 - h, head, static_cast<std::size_t>(h));
     stage_.consume(32 - static_cast<std::size_t>(h));
+    staged_octets_ = n;
     staged_ = true;
     staged_last_ = last;
 }
@@ -473,6 +478,11 @@ inline next_action send_algorithm::resume(std::error_code ec) {
         // 3. A previous transaction was left open (failed DATA or BDAT, or no
         //    recipient): RSET first, alone, so that a refusal cannot mix with
         //    the next transaction's replies.
+        if (st_.unsolicited()) {
+            // Bytes no command asked for: the replies would no longer line up.
+            abort_from(job_, errc::unsolicited_reply, nullptr);
+            return next_action::done(errc::unsolicited_reply);
+        }
         if (!js_[job_].started && st_.in_transaction) {
             st_.wbuf.clear();
             write_rset(st_.wbuf);
@@ -604,6 +614,10 @@ inline next_action send_algorithm::resume(std::error_code ec) {
         // 6. BDAT chunks after the recipients' replies, each chunk with its reply.
         if (bdat(job_) && !js_[job_].body_inline && js_[job_].mail_ok && js_[job_].accepted > 0) {
             for (;;) {
+                if (st_.unsolicited()) {
+                    abort_from(job_, errc::unsolicited_reply, nullptr);
+                    return next_action::done(errc::unsolicited_reply);
+                }
                 if (!staged_) stage_bdat();
                 if (!staged_) {
                     ec = plans_[job_].result->error;
@@ -613,7 +627,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                 staged_ = false;
                 st_.wbuf.clear();
                 std::swap(st_.wbuf, stage_);
-                plans_[job_].result->data_octets += st_.wbuf.size();
+                plans_[job_].result->data_octets += staged_octets_;
                 eod_end_ = st_.wbuf.size();
                 last_block_ = staged_last_;
                 SMTPIO_CORO_YIELD(coro_, next_action::write_data(phase::data_block, false, 0));
