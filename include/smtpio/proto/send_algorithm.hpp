@@ -104,6 +104,7 @@ private:
     void finish_job(std::size_t j);
     void abort_from(std::size_t j, std::error_code ec, const reply* r);
     std::error_code fill_block(buffer& out, bool& last);
+    next_action early_reply();
     void stage_bdat();
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
     static phase phase_of(cmd c) noexcept;
@@ -424,6 +425,27 @@ inline void send_algorithm::stage_bdat() {
     staged_last_ = last;
 }
 
+// A complete reply came while the data of job_ was being written, before its
+// end: it cannot accept the message.  A 4xx or 5xx decides it (552 and the
+// like); anything else breaks the protocol.  The data was not ended, so the
+// connection cannot be reused either way.
+inline next_action send_algorithm::early_reply() {
+    const auto& rv = st_.parser.get();
+    st_.last_reply = rv.to_reply();
+    if (rv.code >= 400 && rv.code < 600 && rv.code != 421) {
+        auto& res = *plans_[job_].result;
+        res.reply = st_.last_reply;
+        settle_pending(job_, res.reply, outcome_of(rv.code));
+        js_[job_].finished = true;
+        abort_from(job_, {}, nullptr);
+        abort_from(next_job(job_ + 1), errc::unsolicited_reply, &st_.last_reply);
+        return next_action::done();
+    }
+    std::error_code e = rv.code == 421 ? errc::service_not_available : errc::unsolicited_reply;
+    abort_from(job_, e, &st_.last_reply);
+    return next_action::done(e);
+}
+
 inline next_action send_algorithm::resume(std::error_code ec) {
     SMTPIO_CORO_BEGIN(coro_)
     if (!st_.opened || st_.broken) {
@@ -552,6 +574,18 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     if (last_block_) enc_.finish(st_.wbuf);
                     else duplex_ = true;
                 }
+                if (last_block_ && st_.unsolicited()) {
+                    // Part of a reply came while the data was written.  It was sent
+                    // before the end of data, so it cannot answer it: the end of data
+                    // does not go out before that reply is complete (it would be
+                    // taken for the answer).  Read the rest of it and decide.
+                    SMTPIO_CORO_YIELD(coro_, next_action::read(phase::data_block));
+                    if (ec) {
+                        abort_from(job_, ec, nullptr);
+                        return next_action::done(ec);
+                    }
+                    return early_reply();
+                }
                 plans_[job_].result->data_octets += st_.wbuf.size();
                 if (last_block_) {
                     eod_end_ = st_.wbuf.size();
@@ -588,24 +622,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                         abort_from(job_, st_.parser.error(), nullptr);
                         return next_action::done(st_.parser.error());
                     }
-                    if (s == reply_parser::status::done) {
-                        const auto& rv = st_.parser.get();
-                        st_.last_reply = rv.to_reply();
-                        if (rv.code >= 400 && rv.code < 600 && rv.code != 421) {
-                            // 552 and the like decide the message; the data was not ended,
-                            // so the connection cannot be reused.
-                            auto& res = *plans_[job_].result;
-                            res.reply = st_.last_reply;
-                            settle_pending(job_, res.reply, outcome_of(rv.code));
-                            js_[job_].finished = true;
-                            abort_from(job_, {}, nullptr);
-                            abort_from(next_job(job_ + 1), errc::unsolicited_reply, &st_.last_reply);
-                            return next_action::done();
-                        }
-                        ec = rv.code == 421 ? errc::service_not_available : errc::unsolicited_reply;
-                        abort_from(job_, ec, &st_.last_reply);
-                        return next_action::done(ec);
-                    }
+                    if (s == reply_parser::status::done) return early_reply();
                 }
             }
             continue; // read the reply to the end of data (and the next group's)

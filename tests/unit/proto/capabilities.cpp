@@ -72,3 +72,9 @@ TEST_CASE("pre-standard AUTH= lines merge with AUTH; bad keywords are ignored", 
     CHECK(c.auth_mechanisms() == std::vector<std::string>{"LOGIN", "PLAIN", "XOAUTH2"});
     CHECK(c.all().size() == 1);
 }
+
+TEST_CASE("a tab separates AUTH= mechanisms like a space", "[proto][caps]") {
+    auto c = parse("250-x\r\n250-AUTH=PLAIN\tLOGIN\r\n250 SIZE\t1000\r\n");
+    CHECK(c.auth_mechanisms() == std::vector<std::string>{"PLAIN", "LOGIN"});
+    CHECK(c.size_limit() == 1000);
+}

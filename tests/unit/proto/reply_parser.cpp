@@ -194,6 +194,24 @@ TEST_CASE("limits are errors, never unbounded memory", "[proto][parser]") {
     std::string big;
     for (int i = 0; i < 3; ++i) big += "250-" + std::string(40, 'y') + "\r\n";
     CHECK(parse_all(big, 0, false, lim).ec == errc::reply_too_large);
+    // A line that breaks both limits at once reports the one its earliest octet
+    // breaks, whatever the split: here the reply limit (100) comes first.
+    {
+        smtpio::proto::reply_limits both;
+        both.max_line_length = 80;
+        both.max_reply_bytes = 100;
+        std::string in = "250-" + std::string(60, 'a') + "\r\n250 " + std::string(90, 'b') + "\r\n";
+        for (std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{7}, std::size_t{70}}) {
+            INFO("step " << step);
+            CHECK(parse_all(in, step, false, both).ec == errc::reply_too_large);
+        }
+        // The line limit first: a long first line.
+        std::string in2 = "250 " + std::string(120, 'c') + "\r\n";
+        for (std::size_t step : {std::size_t{0}, std::size_t{1}, std::size_t{13}}) {
+            INFO("step " << step);
+            CHECK(parse_all(in2, step, false, both).ec == errc::reply_line_too_long);
+        }
+    }
     // Defaults: 4 KiB lines are fine, a 1 MiB line is not.
     CHECK_FALSE(parse_all("250 " + std::string(4000, 'z') + "\r\n", 0).ec);
     CHECK(parse_all("250 " + std::string(1 << 20, 'z') + "\r\n", 4096).ec == errc::reply_line_too_long);

@@ -52,7 +52,10 @@ inline capabilities capabilities::from_ehlo(const reply_view& r) {
     for (std::size_t i = 1; i < r.lines; ++i) {
         std::string_view line = r.line(i);
         // The pre-standard "AUTH=LOGIN PLAIN" form (some Microsoft servers) names AUTH too.
-        std::string_view kw_part = line.substr(0, line.find(' '));
+        // The keyword ends at the first space or tab: split_spaces() separates the
+        // parameters at both, so a tab must not hide inside a keyword or an AUTH=
+        // mechanism ("AUTH=PLAIN<TAB>LOGIN" is two mechanisms, not one).
+        std::string_view kw_part = line.substr(0, line.find_first_of(" \t"));
         std::string_view rest = kw_part.size() < line.size() ? line.substr(kw_part.size() + 1) : std::string_view{};
         if (kw_part.size() > 5 && iequals(kw_part.substr(0, 5), "AUTH=")) {
             extension e{"AUTH", {}};

@@ -120,36 +120,36 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
         start_reply();
         state_ = st_line;
     }
+    // Of n octets about to join the current line, the limit that the earliest of
+    // them breaks (the line limit on a tie), as if they came one at a time: the
+    // error must not depend on how the input was split.
+    auto over_limit = [this](std::size_t n) noexcept -> errc {
+        std::size_t line_room = limits_.max_line_length > partial_.size() ? limits_.max_line_length - partial_.size() : 0;
+        std::size_t reply_room = limits_.max_reply_bytes > bytes_ ? limits_.max_reply_bytes - bytes_ : 0;
+        if (n <= line_room && n <= reply_room) return errc{};
+        return line_room <= reply_room ? errc::reply_line_too_long : errc::reply_too_large;
+    };
     std::size_t pos = 0;
     while (pos < input.size()) {
         const char* start = input.data() + pos;
         std::size_t avail = input.size() - pos;
         const void* nl = std::memchr(start, '\n', avail);
-        std::size_t limit = limits_.max_line_length;
         if (!nl) {
-            // No line end yet: keep the partial line, within the line limit.
-            if (partial_.size() + avail > limit) {
-                fail(errc::reply_line_too_long);
+            // No line end yet: keep the partial line, within the limits.
+            if (errc e = over_limit(avail); e != errc{}) {
+                fail(e);
                 return {status::error, pos};
             }
             partial_.append(start, avail);
             bytes_ += avail;
-            if (bytes_ > limits_.max_reply_bytes) {
-                fail(errc::reply_too_large);
-                return {status::error, input.size()};
-            }
             return {status::need_more, input.size()};
         }
         std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - start) + 1; // with LF
-        if (partial_.size() + len > limit) {
-            fail(errc::reply_line_too_long);
+        if (errc e = over_limit(len); e != errc{}) {
+            fail(e);
             return {status::error, pos};
         }
         bytes_ += len;
-        if (bytes_ > limits_.max_reply_bytes) {
-            fail(errc::reply_too_large);
-            return {status::error, pos};
-        }
         pos += len;
         bool ok;
         if (partial_.empty()) {
