@@ -1,0 +1,272 @@
+// End-to-end sessions over TCP on 127.0.0.1 against the scripted SMTP server:
+// STARTTLS and implicit TLS verified against the test CA, async_connect,
+// TCP_NODELAY, the blocking smtpio::send, SCRAM-SHA-256, cancellation.
+#include "common.hpp"
+
+#include <asio/bind_cancellation_slot.hpp>
+#include <asio/cancellation_signal.hpp>
+#include <asio/co_spawn.hpp>
+#include <asio/detached.hpp>
+#include <asio/steady_timer.hpp>
+#include <asio/use_awaitable.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using smtpio::errc;
+using smtpio::message_outcome;
+using smtpio::outcome;
+namespace test = smtpio::test;
+namespace tls = smtpio::tls;
+namespace policy = smtpio::policy;
+
+namespace {
+
+const std::string ehlo = "EHLO client.example.org\r\n";
+const std::string body_text = "Subject: loopback\r\nFrom: a@example.org\r\n\r\nHello over TLS.\r\n";
+
+} // namespace
+
+TEST_CASE("loopback: STARTTLS verified, AUTH, send, QUIT", "[integration][session][starttls]") {
+    test::smtp_script_server server(test::server_options(test::starttls_script()));
+    test::client c;
+    REQUIRE_FALSE(c.connect(server.port(), policy::submission(test::trusting_context())));
+    CHECK(c.s->is_open());
+    CHECK(c.s->is_encrypted());
+    const auto& rep = c.s->tls_report();
+    CHECK(rep.attempted);
+    CHECK(rep.established);
+    CHECK(rep.verified);
+    CHECK(rep.result == tls::verify_result::ok);
+    CHECK(rep.version == "TLSv1.3");
+    CHECK(rep.reference_name == test::mx_name);
+    REQUIRE(rep.peer);
+    CHECK(rep.peer->dns_names == std::vector<std::string>{test::mx_name});
+    CHECK(rep.received_clause().rfind("version=TLS1_3 cipher=", 0) == 0);
+    CHECK(c.s->capabilities().supports_auth("PLAIN"));
+    CHECK_FALSE(c.s->capabilities().starttls());
+
+    REQUIRE_FALSE(c.authenticate({"user", "pencil", smtpio::auth_mechanism::login}));
+    CHECK(c.s->is_authenticated());
+    auto [ec, r] = c.send(smtpio::envelope("a@example.org", {"b@example.com", "c@example.com"}), body_text);
+    CHECK_FALSE(ec);
+    CHECK(r.outcome == message_outcome::delivered);
+    CHECK(r.tls.established);
+    CHECK(r.tls.verified);
+    CHECK(r.recipients[1].reply.enhanced.to_string() == "2.0.0");
+    CHECK_FALSE(c.quit());
+
+    auto rec = server.first();
+    CHECK(rec.sni == std::optional<std::string>(test::mx_name));
+    CHECK(rec.tls_version == "TLSv1.3");
+    CHECK(rec.plaintext() == ehlo + "STARTTLS\r\n");
+    CHECK(rec.encrypted() == ehlo + "AUTH LOGIN\r\ndXNlcg==\r\ncGVuY2ls\r\nMAIL FROM:<a@example.org> SIZE=" +
+                                 std::to_string(body_text.size()) +
+                                 "\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n" + body_text +
+                                 ".\r\nQUIT\r\n");
+    REQUIRE(rec.messages.size() == 1);
+    CHECK(rec.messages[0].content == body_text);
+    CHECK(rec.messages[0].rcpts == std::vector<std::string>{"b@example.com", "c@example.com"});
+    CHECK(rec.authenticated_user == "user");
+}
+
+TEST_CASE("loopback: implicit TLS verified (RFC 8314)", "[integration][session][implicit]") {
+    auto s = test::starttls_script();
+    s.extensions = *s.extensions_tls;
+    auto o = test::server_options(s);
+    o.implicit_tls = true;
+    test::smtp_script_server server(o);
+    test::client c;
+    REQUIRE_FALSE(c.connect(server.port(), policy::implicit_tls(test::trusting_context())));
+    CHECK(c.s->is_encrypted());
+    CHECK(c.s->tls_report().verified);
+    auto [ec, r] = c.send(test::simple_envelope(), body_text);
+    CHECK(r.outcome == message_outcome::delivered);
+    CHECK_FALSE(c.quit());
+    auto rec = server.first();
+    CHECK(rec.plaintext().empty());
+    CHECK(rec.encrypted().rfind(ehlo + "MAIL FROM:<a@example.org>", 0) == 0);
+    CHECK(rec.sni == std::optional<std::string>(test::mx_name));
+}
+
+TEST_CASE("loopback: SCRAM-SHA-256 chosen automatically and verified both ways", "[integration][session][auth]") {
+    test::smtp_script_server server(test::server_options(test::starttls_script(), test::valid_identity(), 2));
+    {
+        test::client c;
+        REQUIRE_FALSE(c.connect(server.port(), policy::submission(test::trusting_context())));
+        CHECK_FALSE(c.authenticate({"user", "pencil"}));
+        CHECK(c.s->is_authenticated());
+        CHECK_FALSE(c.quit());
+    }
+    {
+        test::client c;
+        REQUIRE_FALSE(c.connect(server.port(), policy::submission(test::trusting_context())));
+        CHECK(c.authenticate({"user", "wrong"}) == errc::auth_failed);
+        CHECK(c.s->last_reply().code == 535);
+        CHECK(c.s->is_open());
+        CHECK_FALSE(c.quit());
+    }
+    REQUIRE(server.wait_for(2));
+    auto recs = server.records();
+    CHECK(recs[0].authenticated_user == "user");
+    REQUIRE(recs[0].commands.size() >= 4); // EHLO, STARTTLS, EHLO, AUTH ...
+    CHECK(recs[0].commands[2].tls);
+    CHECK(recs[0].commands[3].line.rfind("AUTH SCRAM-SHA-256 ", 0) == 0);
+    CHECK(recs[0].commands[3].tls);
+    CHECK(recs[1].authenticated_user.empty());
+}
+
+TEST_CASE("loopback: async_connect sets TCP_NODELAY and reports the peer", "[integration][session][connect]") {
+    test::smtp_script_server server(test::server_options(test::starttls_script()));
+    std::vector<std::string> connected;
+    auto o = test::client_options();
+    o.transcript = [&](const smtpio::transcript_event& e) {
+        if (e.type == smtpio::transcript_event::kind::connected) connected.emplace_back(e.text);
+    };
+    test::client c;
+    REQUIRE_FALSE(c.connect(server.port(), policy::submission(test::trusting_context()), o));
+    asio::ip::tcp::no_delay nd;
+    c.s->next_layer().get_option(nd);
+    CHECK(nd.value());
+    REQUIRE(connected.size() == 1);
+    CHECK(connected[0] == "127.0.0.1:" + std::to_string(server.port()));
+    CHECK_FALSE(c.quit());
+}
+
+TEST_CASE("loopback: async_connect errors", "[integration][session][connect]") {
+    std::uint16_t closed_port = 0;
+    {
+        asio::io_context io;
+        asio::ip::tcp::acceptor a(io, asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+        closed_port = a.local_endpoint().port();
+    } // nothing listens there any more
+    test::client c;
+    CHECK(c.connect(closed_port, policy::dangerous_plaintext()) == errc::connect_failed);
+    CHECK_FALSE(c.s->is_open());
+
+    test::client c2;
+    bool done = false;
+    smtpio::async_connect(c2.io.get_executor(), "no-such-host.invalid", 25, policy::dangerous_plaintext(),
+                          test::client_options(), [&](std::error_code ec, smtpio::session) {
+                              CHECK(ec == errc::resolve_failed);
+                              done = true;
+                          });
+    c2.run();
+    CHECK(done);
+}
+
+TEST_CASE("loopback: async_connect with use_awaitable", "[integration][session][connect]") {
+    test::smtp_script_server server(test::server_options(test::starttls_script()));
+    asio::io_context io;
+    auto ctx = test::trusting_context();
+    std::optional<message_outcome> outcome;
+    const auto port = server.port();
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            auto ex = co_await asio::this_coro::executor;
+            auto s = co_await smtpio::async_connect(ex, "127.0.0.1", port, policy::submission(ctx),
+                                                    test::client_options(), asio::use_awaitable);
+            smtpio::credentials creds("user", "pencil");
+            co_await s.async_authenticate(std::move(creds), asio::use_awaitable);
+            smtpio::envelope env = test::simple_envelope();
+            auto r = co_await s.async_send(std::move(env), smtpio::body(body_text), asio::use_awaitable);
+            outcome = r.outcome;
+            co_await s.async_quit(asio::use_awaitable);
+        },
+        asio::detached);
+    io.run_for(std::chrono::seconds(30));
+    CHECK(outcome == message_outcome::delivered);
+    CHECK(server.first().messages.size() == 1);
+}
+
+TEST_CASE("loopback: smtpio::send, the blocking convenience", "[integration][session][blocking]") {
+    const auto ctx = test::trusting_context();
+    {
+        test::smtp_script_server server(test::server_options(test::starttls_script()));
+        auto r = smtpio::send("127.0.0.1", server.port(), policy::submission(ctx), test::simple_envelope(), body_text,
+                              smtpio::credentials("user", "pencil"), test::client_options());
+        CHECK(r.outcome == message_outcome::delivered);
+        CHECK(r.tls.verified);
+        auto rec = server.first();
+        REQUIRE(rec.messages.size() == 1);
+        CHECK(rec.authenticated_user == "user");
+        CHECK(rec.encrypted().substr(rec.encrypted().size() - 6) == "QUIT\r\n");
+    }
+    {
+        // Nothing written: an exception with the reason.
+        auto s = test::starttls_script();
+        s.extensions = {"PIPELINING"};
+        test::smtp_script_server server(test::server_options(s));
+        try {
+            (void)smtpio::send("127.0.0.1", server.port(), policy::submission(ctx), test::simple_envelope(), body_text,
+                               std::nullopt, test::client_options());
+            FAIL("no exception");
+        } catch (const std::system_error& e) {
+            CHECK(e.code() == errc::starttls_not_offered);
+        }
+        CHECK(server.first().all() == ehlo);
+    }
+    {
+        // A refusal by the server is a result, not an exception.
+        auto s = test::starttls_script();
+        s.on_command = [](test::smtp_server_model&, std::string_view line,
+                          const std::string&) -> std::optional<std::string> {
+            if (line.rfind("RCPT", 0) == 0) return std::string("550 5.1.1 no such user\r\n");
+            return std::nullopt;
+        };
+        test::smtp_script_server server(test::server_options(s));
+        auto r = smtpio::send("127.0.0.1", server.port(), policy::submission(ctx), test::simple_envelope(), body_text,
+                              std::nullopt, test::client_options());
+        CHECK(r.outcome == message_outcome::rejected);
+        CHECK(r.recipients[0].reply.code == 550);
+    }
+}
+
+TEST_CASE("loopback: cancellation and deadlines over TCP", "[integration][session][cancel]") {
+    const auto ctx = test::trusting_context();
+    SECTION("cancelled while waiting for the reply to DATA") {
+        auto s = test::starttls_script();
+        s.on_command = [](test::smtp_server_model&, std::string_view line,
+                          const std::string&) -> std::optional<std::string> {
+            if (line == "DATA") return std::string(); // silence
+            return std::nullopt;
+        };
+        test::smtp_script_server server(test::server_options(s));
+        test::client c;
+        REQUIRE_FALSE(c.connect(server.port(), policy::submission(ctx)));
+        asio::cancellation_signal sig;
+        std::optional<smtpio::send_result> res;
+        c.s->async_send(test::simple_envelope(), body_text,
+                        asio::bind_cancellation_slot(sig.slot(), [&](std::error_code ec, smtpio::send_result r) {
+                            CHECK_FALSE(ec);
+                            res = std::move(r);
+                        }));
+        asio::steady_timer t(c.io, std::chrono::milliseconds(150));
+        t.async_wait([&](std::error_code) { sig.emit(asio::cancellation_type::terminal); });
+        c.run();
+        REQUIRE(res);
+        CHECK(res->error == errc::cancelled);
+        CHECK(res->outcome == message_outcome::deferred);
+        CHECK_FALSE(c.s->is_open());
+    }
+    SECTION("no reply to the end of data: unknown") {
+        auto s = test::starttls_script();
+        s.on_message = [](test::smtp_server_model&, const test::received_message&) -> std::optional<std::string> {
+            return std::string();
+        };
+        test::smtp_script_server server(test::server_options(s));
+        auto o = test::client_options();
+        o.timeouts.data_end = std::chrono::milliseconds(300);
+        test::client c;
+        REQUIRE_FALSE(c.connect(server.port(), policy::submission(ctx), o));
+        auto [ec, r] = c.send(test::simple_envelope(), body_text);
+        CHECK_FALSE(ec);
+        CHECK(r.error == errc::end_of_data_timeout);
+        CHECK(r.outcome == message_outcome::unknown);
+        CHECK(r.recipients[0].outcome == outcome::unknown);
+        CHECK(server.first().messages.size() == 1);
+    }
+}

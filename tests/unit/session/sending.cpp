@@ -1,0 +1,263 @@
+// Sending over the test stream: connection reuse and RSET, batches pipelined
+// across messages, checks made before any byte is written, the transcript.
+#include "common.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+using smtpio::errc;
+using smtpio::message_outcome;
+using smtpio::outcome;
+namespace test = smtpio::test;
+
+namespace {
+
+const std::string body_text = "Subject: hi\r\n\r\nhello\r\n";
+
+std::size_t count_of(const std::vector<std::string>& v, const std::string& s) {
+    return static_cast<std::size_t>(std::count(v.begin(), v.end(), s));
+}
+
+} // namespace
+
+TEST_CASE("reuse: the next message needs no RSET after a delivered one", "[session][reuse]") {
+    test::harness h;
+    REQUIRE_FALSE(h.open());
+    for (int i = 0; i < 3; ++i) {
+        auto [ec, r] = h.send(test::env({"b@example.com"}), body_text);
+        CHECK_FALSE(ec);
+        CHECK(r.outcome == message_outcome::delivered);
+    }
+    CHECK(count_of(h.model->command_lines(), "RSET") == 0);
+    CHECK(h.model->messages().size() == 3);
+}
+
+TEST_CASE("reuse: RSET first when the last transaction was left open", "[session][reuse]") {
+    test::smtp_script s;
+    int data_seen = 0;
+    s.on_command = [&](test::smtp_server_model&, std::string_view line, const std::string&) -> std::optional<std::string> {
+        if (line == "DATA" && data_seen++ == 0) return std::string("451 4.3.0 temporary failure\r\n");
+        return std::nullopt;
+    };
+    test::harness h(s);
+    REQUIRE_FALSE(h.open());
+    auto [ec1, r1] = h.send(test::env({"b@example.com"}), body_text);
+    CHECK_FALSE(ec1);
+    CHECK(r1.outcome == message_outcome::deferred);
+    CHECK(r1.reply.code == 451);
+    CHECK_FALSE(r1.error);
+    h.peer->clear_written();
+    auto [ec2, r2] = h.send(test::env({"c@example.com"}), body_text);
+    CHECK(r2.outcome == message_outcome::delivered);
+    // RSET went alone, before the next group.
+    REQUIRE(h.peer->write_log().size() >= 2);
+    CHECK(h.peer->write_log()[0] == "RSET\r\n");
+    CHECK(h.peer->write_log()[1].rfind("MAIL FROM:<a@example.org>", 0) == 0);
+}
+
+TEST_CASE("reuse: a refused RSET closes the session", "[session][reuse]") {
+    test::smtp_script s;
+    s.on_command = [](test::smtp_server_model&, std::string_view line, const std::string&) -> std::optional<std::string> {
+        if (line == "DATA") return std::string("554 5.7.1 no\r\n");
+        if (line == "RSET") return std::string("500 5.5.1 RSET? never heard of it\r\n");
+        return std::nullopt;
+    };
+    test::harness h(s);
+    REQUIRE_FALSE(h.open());
+    auto [ec1, r1] = h.send(test::env({"b@example.com"}), body_text);
+    CHECK(r1.outcome == message_outcome::rejected);
+    auto [ec2, r2] = h.send(test::env({"c@example.com"}), body_text);
+    CHECK(r2.outcome == message_outcome::deferred);
+    CHECK(r2.error == errc::reset_failed);
+    CHECK_FALSE(h.s->is_open());
+    // Nothing of the second message was written.
+    CHECK(h.peer->written().find("RCPT TO:<c@example.com>") == std::string::npos);
+}
+
+TEST_CASE("reset and noop between messages", "[session][reuse]") {
+    test::harness h;
+    REQUIRE_FALSE(h.open());
+    CHECK_FALSE(h.reset());
+    std::optional<std::error_code> noop;
+    h.s->async_noop([&](std::error_code ec) { noop = ec; });
+    h.run();
+    CHECK(noop == std::error_code{});
+    CHECK(h.peer->written() == "EHLO client.example.org\r\nRSET\r\nNOOP\r\n");
+}
+
+TEST_CASE("batch: the end of one message and the next group go in one write", "[session][batch]") {
+    test::harness h;
+    REQUIRE_FALSE(h.open());
+    h.peer->clear_written();
+    std::vector<smtpio::message> msgs;
+    msgs.push_back({test::env({"b@example.com"}), body_text, {}});
+    msgs.push_back({test::env({"bad address"}), body_text, {}});
+    msgs.push_back({test::env({"c@example.com", "d@example.com"}), body_text, {}});
+    std::optional<std::vector<smtpio::send_result>> rs;
+    h.s->async_send_batch(std::move(msgs), [&](std::error_code ec, std::vector<smtpio::send_result> v) {
+        CHECK_FALSE(ec);
+        rs = std::move(v);
+    });
+    h.run();
+    REQUIRE(rs);
+    REQUIRE(rs->size() == 3);
+    CHECK((*rs)[0].outcome == message_outcome::delivered);
+    CHECK((*rs)[1].outcome == message_outcome::not_sent);
+    CHECK((*rs)[1].error == errc::invalid_address);
+    CHECK((*rs)[2].outcome == message_outcome::delivered);
+    const std::string size = " SIZE=" + std::to_string(body_text.size());
+    const auto& log = h.peer->write_log();
+    REQUIRE(log.size() == 3);
+    CHECK(log[0] == "MAIL FROM:<a@example.org>" + size + "\r\nRCPT TO:<b@example.com>\r\nDATA\r\n");
+    CHECK(log[1] == body_text + ".\r\nMAIL FROM:<a@example.org>" + size +
+                        "\r\nRCPT TO:<c@example.com>\r\nRCPT TO:<d@example.com>\r\nDATA\r\n");
+    CHECK(log[2] == body_text + ".\r\n");
+    CHECK(h.model->messages().size() == 2);
+}
+
+TEST_CASE("nothing is written when a send is refused before MAIL", "[session][input][security]") {
+    test::smtp_script s;
+    s.extensions = {"PIPELINING", "SIZE 1000"};
+    test::harness h(s);
+    REQUIRE_FALSE(h.open());
+    const std::string before = h.peer->written();
+    struct bad_case {
+        const char* what;
+        smtpio::envelope env;
+        std::string body;
+        smtpio::send_options so;
+        errc want;
+    };
+    smtpio::envelope with_envid = test::env({"b@example.com"});
+    with_envid.envid = "id\r\nRSET";
+    smtpio::envelope utf8 = test::env({"b@example.com"}, "j\xc3\xb6rg@example.org");
+    utf8.smtputf8 = true;
+    smtpio::envelope notify = test::env({smtpio::recipient("b@example.com", smtpio::notify::success)});
+    smtpio::send_options verified;
+    verified.demand = smtpio::tls_demand::verified_tls();
+    smtpio::send_options eight;
+    eight.body = smtpio::body_type::eight_bit;
+    std::vector<bad_case> cases{
+        {"CRLF in the sender", test::env({"b@example.com"}, "a@example.org>\r\nRCPT TO:<x@evil"), body_text, {},
+         errc::control_character},
+        {"LF in a recipient", test::env({"b@example.com\nDATA"}), body_text, {}, errc::control_character},
+        {"NUL in a recipient", test::env({std::string("b@exa\0mple.com", 14)}), body_text, {}, errc::control_character},
+        {"CR in ENVID", with_envid, body_text, {}, errc::control_character},
+        {"no recipients", test::env({}), body_text, {}, errc::no_recipients},
+        {"too big for SIZE", test::env({"b@example.com"}), std::string(20, 'x') + std::string(600, '\n'), {}, errc::message_too_big},
+        {"NUL in the body", test::env({"b@example.com"}), std::string("a\0b\r\n", 5), {}, errc::body_contains_nul},
+        {"a line over 998 octets", test::env({"b@example.com"}), std::string(999, 'y') + "\r\n", {}, errc::body_line_too_long},
+        {"SMTPUTF8 not offered", utf8, body_text, {}, errc::smtputf8_not_supported},
+        {"DSN not offered", notify, body_text, {}, errc::dsn_not_supported},
+        {"8BITMIME not offered", test::env({"b@example.com"}), "caf\xc3\xa9\r\n", eight, errc::eightbit_not_supported},
+        {"verified TLS demanded", test::env({"b@example.com"}), body_text, verified, errc::demand_not_encrypted},
+    };
+    for (auto& c : cases) {
+        INFO(c.what);
+        auto [ec, r] = h.send(c.env, c.body, c.so);
+        CHECK(ec);
+        CHECK(ec == c.want);
+        CHECK(r.outcome == message_outcome::not_sent);
+        CHECK(h.peer->written() == before);
+    }
+    CHECK(h.s->is_open()); // refused locally: the session is untouched
+    auto [ec, r] = h.send(test::env({"b@example.com"}), body_text);
+    CHECK(r.outcome == message_outcome::delivered);
+}
+
+TEST_CASE("an EHLO name or credentials with CR/LF are refused before any byte", "[session][input][security]") {
+    auto o = test::test_options();
+    o.helo_name = "client.example.org\r\nMAIL FROM:<x@y>";
+    test::harness h({}, o);
+    auto ec = h.open();
+    CHECK(ec == errc::control_character);
+    CHECK(h.peer->written().empty());
+
+    test::smtp_script s;
+    s.extensions = {"AUTH PLAIN LOGIN"};
+    auto o2 = test::test_options();
+    o2.dangerous_allow_plaintext_auth = true;
+    test::harness h2(s, o2);
+    REQUIRE_FALSE(h2.open());
+    const std::string before = h2.peer->written();
+    CHECK(h2.authenticate({"user\r\nMAIL FROM:<x@y>", "pencil"}) == errc::invalid_credentials);
+    CHECK(h2.authenticate({"user", std::string("pen\0cil", 7)}) == errc::invalid_credentials);
+    CHECK(h2.peer->written() == before);
+    CHECK(h2.s->is_open());
+}
+
+TEST_CASE("AUTH over the test stream: plaintext refused unless allowed, 535 kept", "[session][auth]") {
+    test::smtp_script s;
+    s.extensions = {"AUTH PLAIN LOGIN SCRAM-SHA-256"};
+    {
+        test::harness h(s);
+        REQUIRE_FALSE(h.open());
+        CHECK(h.authenticate({"user", "pencil"}) == errc::plaintext_auth_refused);
+        CHECK(h.peer->written() == "EHLO client.example.org\r\n");
+        CHECK(h.s->is_open());
+    }
+    auto o = test::test_options();
+    o.dangerous_allow_plaintext_auth = true;
+    {
+        test::harness h(s, o);
+        REQUIRE_FALSE(h.open());
+        CHECK_FALSE(h.authenticate({"user", "pencil"})); // automatic: SCRAM-SHA-256 is the strongest
+        CHECK(h.s->is_authenticated());
+        CHECK(h.model->command_lines()[1].rfind("AUTH SCRAM-SHA-256 ", 0) == 0);
+    }
+    {
+        test::harness h(s, o);
+        REQUIRE_FALSE(h.open());
+        CHECK(h.authenticate({"user", "wrong", smtpio::auth_mechanism::plain}) == errc::auth_failed);
+        CHECK(h.s->last_reply().code == 535);
+        CHECK(h.s->is_open());
+        CHECK_FALSE(h.s->is_authenticated());
+        // No fallback: exactly one AUTH was sent.
+        auto lines = h.model->command_lines();
+        CHECK(std::count_if(lines.begin(), lines.end(), [](const std::string& l) { return l.rfind("AUTH", 0) == 0; }) == 1);
+    }
+    {
+        test::smtp_script bad = s;
+        bad.scram_bad_signature = true;
+        test::harness h(bad, o);
+        REQUIRE_FALSE(h.open());
+        CHECK(h.authenticate({"user", "pencil", smtpio::auth_mechanism::scram_sha_256}) ==
+              errc::auth_server_signature_invalid);
+        CHECK_FALSE(h.s->is_authenticated());
+    }
+}
+
+TEST_CASE("the transcript redacts AUTH data and counts message data", "[session][transcript]") {
+    test::smtp_script s;
+    s.extensions = {"PIPELINING", "AUTH PLAIN LOGIN"};
+    s.greeting = "220 mx \x1b[31mred\x1b[0m\r\n";
+    std::vector<std::pair<smtpio::transcript_event::kind, std::string>> events;
+    std::uint64_t data_octets = 0;
+    auto o = test::test_options();
+    o.dangerous_allow_plaintext_auth = true;
+    o.transcript = [&](const smtpio::transcript_event& e) {
+        events.emplace_back(e.type, std::string(e.text));
+        if (e.type == smtpio::transcript_event::kind::message_data) data_octets += e.octets;
+    };
+    test::harness h(s, o);
+    REQUIRE_FALSE(h.open());
+    REQUIRE_FALSE(h.authenticate({"user", "pencil", smtpio::auth_mechanism::login}));
+    auto [ec, r] = h.send(test::env({"b@example.com"}), body_text);
+    CHECK(r.outcome == message_outcome::delivered);
+    std::string all;
+    for (const auto& [k, t] : events) all += t + "\n";
+    INFO(all);
+    CHECK(all.find("pencil") == std::string::npos);
+    CHECK(all.find("cGVuY2ls") == std::string::npos);   // base64("pencil")
+    CHECK(all.find("dXNlcg==") == std::string::npos);   // base64("user")
+    CHECK(all.find("AUTH LOGIN") != std::string::npos);
+    CHECK(all.find("<redacted>") != std::string::npos);
+    CHECK(all.find('\x1b') == std::string::npos);       // server text escaped
+    CHECK(all.find("hello") == std::string::npos);      // message content is counted, not shown
+    CHECK(data_octets == body_text.size() + 3);
+    CHECK(std::any_of(events.begin(), events.end(),
+                      [](const auto& e) { return e.first == smtpio::transcript_event::kind::outcome; }));
+}
