@@ -106,16 +106,20 @@ int run_demo(options& o) {
     o.port = server.port();
     if (!o.level) o.level = smtpio::tls::level::verify;
     if (!o.servername) o.servername = name;
-    if (!o.json) o.transcript = true;
+    if (!o.json && !o.count) o.transcript = true;
     if (!o.json)
         std::cout << "smtpio-send --demo: loopback server on 127.0.0.1:" << o.port << " (" << name
                   << "), certificate from an in-memory CA; sending with --tls "
                   << smtpio::tls::to_string(*o.level) << "\n";
     int code = exit_deferred;
     try {
-        setup s = make_setup(o, &pki.ca_cert_pem);
-        attempt a = send_once(o, s);
-        code = finish(o, a);
+        if (o.count) {
+            code = run_bulk(o, &pki.ca_cert_pem);
+        } else {
+            setup s = make_setup(o, &pki.ca_cert_pem);
+            attempt a = send_once(o, s);
+            code = finish(o, a);
+        }
         if (!o.json && !stamped.empty()) std::cout << "  the server stamped: " << stamped << "\n";
     } catch (const std::exception& e) {
         std::cerr << "smtpio-send: " << e.what() << "\n";
@@ -137,7 +141,7 @@ int main(int argc, char** argv) {
     }
     auto& o = std::get<options>(parsed);
     try {
-        if (o.demo && !o.count) return run_demo(o);
+        if (o.demo) return run_demo(o);
         if (o.count) return run_bulk(o);
         setup s = make_setup(o);
         return finish(o, send_once(o, s));

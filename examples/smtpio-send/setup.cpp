@@ -89,10 +89,19 @@ setup make_setup(const options& o, const std::string* ca_pem) {
         s.policy = smtpio::policy::dangerous_plaintext();
         return s;
     }
+    // Trust anchors: --ca-file, else the system store.  Levels that do not need
+    // them to decide (may, encrypt, fingerprint, dane) still report against them,
+    // and go on without any when the system has no store.
     if (ca_pem) s.ctx = smtpio::tls::context::with_ca_pem(*ca_pem);
     else if (o.ca_file) s.ctx = smtpio::tls::context::with_ca_file(*o.ca_file);
     else if (lvl == smtpio::tls::level::verify || lvl == smtpio::tls::level::secure) s.ctx.emplace();
-    else s.ctx = smtpio::tls::context::without_trust_anchors();
+    else {
+        try {
+            s.ctx.emplace();
+        } catch (const std::system_error&) {
+            s.ctx = smtpio::tls::context::without_trust_anchors();
+        }
+    }
     if (o.no_resumption) s.ctx->enable_resumption(false);
     auto p = smtpio::tls::policy::from_level(lvl, *s.ctx);
     p.min_version(o.tls_min);

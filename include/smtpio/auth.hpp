@@ -19,13 +19,14 @@ namespace smtpio {
 
 /// SASL mechanisms smtpio speaks.
 enum class auth_mechanism : std::uint8_t {
-    automatic,     ///< The strongest both sides share: SCRAM-SHA-256, then PLAIN, then LOGIN
-                   ///< (CRAM-MD5 only when allowed; XOAUTH2 only for OAuth 2.0 credentials).
+    automatic,     ///< The strongest both sides share: SCRAM-SHA-256, then CRAM-MD5 (only with
+                   ///< `allow_cram_md5`), then PLAIN, then LOGIN; XOAUTH2, and only it, for
+                   ///< OAuth 2.0 credentials.
     plain,         ///< PLAIN (RFC 4616): the password in one round; needs TLS.
     login,         ///< LOGIN (draft-murchison-sasl-login): user and password in two rounds; needs TLS.
     xoauth2,       ///< XOAUTH2 (Google/Microsoft): an OAuth 2.0 bearer token.
     scram_sha_256, ///< SCRAM-SHA-256 (RFC 7677): the password never crosses; the server proves itself.
-    cram_md5,      ///< CRAM-MD5 (RFC 2195): obsolete; used only when `allow_cram_md5` is set.
+    cram_md5,      ///< CRAM-MD5 (RFC 2195): obsolete; `automatic` picks it only with `allow_cram_md5`.
 };
 
 /// "PLAIN", "LOGIN", "XOAUTH2", "SCRAM-SHA-256", "CRAM-MD5"; "" for automatic.

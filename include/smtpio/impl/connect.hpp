@@ -73,6 +73,7 @@ struct connect_op {
 
     template <class Self>
     void operator()(Self& self, std::error_code ec, asio::ip::tcp::resolver::results_type results) {
+        if (ec && cancelled(self)) return finish(self, errc::cancelled);
         if (ec) return finish(self, st->timed_out ? errc::connect_failed : errc::resolve_failed);
         where = at::connected;
         asio::async_connect(st->s->next_layer(), results, std::move(self));
@@ -80,6 +81,7 @@ struct connect_op {
 
     template <class Self>
     void operator()(Self& self, std::error_code ec, const asio::ip::tcp::endpoint&) {
+        if (ec && cancelled(self)) return finish(self, errc::cancelled);
         if (ec) return finish(self, errc::connect_failed);
         st->finished = true;
         st->timer.cancel();
@@ -111,6 +113,11 @@ struct connect_op {
             return;
         }
         finish(self, ec);
+    }
+
+    template <class Self>
+    static bool cancelled(Self& self) {
+        return self.get_cancellation_state().cancelled() != asio::cancellation_type::none;
     }
 
     template <class Self>

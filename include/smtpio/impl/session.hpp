@@ -83,8 +83,10 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         st.rbuf.reserve(1024);
         report = tls::make_plaintext_report(policy.name());
         if (policy.mode() != tls::mode::plaintext) {
-            // TLS is wanted; nothing negotiated yet.
+            // TLS is wanted; nothing negotiated yet: no verdict, no detail.
             report.attempted = true;
+            report.result = tls::verify_result::validation_failure;
+            report.detail.clear();
             report.reference_name = opts.host;
         }
     }
@@ -678,12 +680,16 @@ struct send_job {
     template <class Self>
     void complete(Self& self, std::error_code ec, bool ran) {
         auto& st = *state;
-        if (!ran) {
-            st.results.resize(st.messages.size());
-            for (auto& r : st.results) {
+        st.results.resize(st.messages.size());
+        for (std::size_t i = 0; i < st.results.size(); ++i) {
+            auto& r = st.results[i];
+            if (!ran) {
                 r.outcome = message_outcome::not_sent;
                 r.error = ec;
             }
+            // Refused as a whole (not open, busy): every recipient is listed all the same.
+            if (r.outcome == message_outcome::not_sent && r.recipients.empty())
+                for (const auto& to : st.messages[i].envelope.to) r.recipients.push_back({to.address, outcome::deferred, {}});
         }
         for (auto& r : st.results) {
             r.tls = s->report;
