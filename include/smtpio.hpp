@@ -18,6 +18,7 @@
 #include <smtpio/tls/context.hpp>
 #include <smtpio/tls/policy.hpp>
 #include <smtpio/tls/report.hpp>
+#include <smtpio/tls/stream.hpp>
 #include <smtpio/session.hpp>
 #include <smtpio/connect.hpp>
 

@@ -19,10 +19,10 @@
 #include <smtpio/result.hpp>
 #include <smtpio/tls/policy.hpp>
 #include <smtpio/tls/report.hpp>
+#include <smtpio/tls/stream.hpp>
 
 #include <asio/async_result.hpp>
 #include <asio/ip/tcp.hpp>
-#include <asio/ssl/stream.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <memory>
@@ -53,8 +53,7 @@ struct session_impl;
 /// An SMTP client session (RFC 5321) over `AsyncStream`: a connected
 /// `asio::ip::tcp::socket`, a `asio::local::stream_protocol::socket`, a test
 /// stream, or any type meeting Asio's AsyncReadStream and AsyncWriteStream
-/// requirements (STARTTLS additionally needs what `asio::ssl::stream` needs of
-/// its next layer: `lowest_layer_type`).  Deadlines and cancellation close the
+/// requirements.  STARTTLS and implicit TLS run `tls::stream` over it.  Deadlines and cancellation close the
 /// stream: `lowest_layer().close()`, else `close()`, else `cancel()`.
 ///
 /// The TLS policy decides, before a byte of mail is written, whether and how the

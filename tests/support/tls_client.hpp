@@ -12,6 +12,7 @@
 #include <smtpio/tls/context.hpp>
 #include <smtpio/tls/policy.hpp>
 #include <smtpio/tls/report.hpp>
+#include <smtpio/tls/stream.hpp>
 
 #include <asio/connect.hpp>
 #include <asio/io_context.hpp>
@@ -61,7 +62,7 @@ bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds timeou
 template <tls::policy_type Policy>
 client_outcome connect_with_policy(const Policy& policy, unsigned short port, std::string_view host,
                                    std::chrono::milliseconds timeout = std::chrono::seconds(10),
-                                   std::optional<asio::ssl::stream<asio::ip::tcp::socket>>* keep = nullptr,
+                                   std::optional<tls::stream<asio::ip::tcp::socket>>* keep = nullptr,
                                    asio::io_context* io_ptr = nullptr) {
     client_outcome out;
     asio::io_context local_io;
@@ -71,7 +72,20 @@ client_outcome connect_with_policy(const Policy& policy, unsigned short port, st
         out.prepare_error = make_error_code(errc::invalid_option);
         return out;
     }
-    asio::ssl::stream<asio::ip::tcp::socket> stream(io, ctx->asio_context());
+    // The stream smtpio's sessions use; a kept one is built in place (it cannot move)
+    // and needs an io_context that outlives it.
+    std::optional<tls::stream<asio::ip::tcp::socket>> local;
+    auto& slot = keep && io_ptr ? *keep : local;
+    slot.emplace(asio::ip::tcp::socket(io), ctx->native_handle());
+    auto& stream = *slot;
+    // Only an accepted connection stays in `keep`; any other is closed on return.
+    struct drop_unless_kept {
+        std::optional<tls::stream<asio::ip::tcp::socket>>& slot;
+        bool kept = false;
+        ~drop_unless_kept() {
+            if (!kept) slot.reset();
+        }
+    } guard{slot};
     {
         std::optional<std::error_code> r;
         stream.next_layer().async_connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), port),
@@ -85,7 +99,7 @@ client_outcome connect_with_policy(const Policy& policy, unsigned short port, st
     if (out.prepare_error) return out;
 
     std::optional<std::error_code> hs;
-    stream.async_handshake(asio::ssl::stream_base::client, [&](std::error_code ec) { hs = ec; });
+    stream.async_handshake([&](std::error_code ec) { hs = ec; });
     if (!run_until(io, [&] { return hs.has_value(); }, timeout)) {
         stream.next_layer().close();
         run_until(io, [&] { return hs.has_value(); }, std::chrono::seconds(5));
@@ -109,7 +123,7 @@ client_outcome connect_with_policy(const Policy& policy, unsigned short port, st
         n = bytes;
     });
     if (run_until(io, [&] { return rd.has_value(); }, timeout) && !*rd) out.first_line = buf.substr(0, n - 2);
-    if (keep && io_ptr) keep->emplace(std::move(stream)); // a kept stream needs an io_context that outlives it
+    guard.kept = true;
     return out;
 }
 

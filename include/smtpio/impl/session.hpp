@@ -58,7 +58,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     using clock = std::chrono::steady_clock;
 
     AsyncStream next;
-    std::optional<asio::ssl::stream<AsyncStream&>> tls;
+    std::optional<tls::stream<AsyncStream&>> tls;
     asio::steady_timer timer;
     proto::connection_state st;
     tls::any_policy policy;
@@ -185,7 +185,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     std::error_code begin_handshake() {
         tls::context* ctx = policy.tls_context();
         if (!ctx) return errc::tls_configuration_failed;
-        tls.emplace(next, ctx->asio_context());
+        tls.emplace(next, ctx->native_handle());
         SSL* ssl = tls->native_handle();
         if (opts.port) tls::set_peer_port(ssl, opts.port);
         if (auto e = policy.prepare(ssl, opts.host)) {
@@ -422,7 +422,7 @@ struct run_op {
                     continue;
                 }
                 where = at::handshake;
-                s.tls->async_handshake(asio::ssl::stream_base::client, child(self));
+                s.tls->async_handshake(child(self));
                 return;
             case proto::next_action::type::close:
                 s.close_transport();
@@ -487,7 +487,7 @@ struct open_job {
             auto& caps = s->st.caps;
             const auto& x = s->opts.extensions;
             if (!x.pipelining) caps.disable("PIPELINING");
-            if (!x.chunking && false) caps.disable("CHUNKING");
+            // CHUNKING stays: `chunking` only says whether text goes as BDAT; BINARYMIME needs it.
             if (!x.size) caps.disable("SIZE");
             if (!x.eightbitmime) caps.disable("8BITMIME");
             if (!x.smtputf8) caps.disable("SMTPUTF8");

@@ -1,5 +1,5 @@
 // Every level against every certificate case, over a real TLS handshake on
-// loopback: the client is an asio::ssl::stream configured by policy.prepare()
+// loopback: the client is a tls::stream (what sessions use) configured by policy.prepare()
 // and judged by policy.evaluate(); the server is the scripted test server.
 #include "cert_factory.hpp"
 #include "tls_client.hpp"

@@ -194,7 +194,7 @@ TEST_CASE("a rejected peer receives nothing after the handshake", "[tls][integra
         while (!c.at_eof()) received.push_back(c.read_line());
     });
     asio::io_context io;
-    std::optional<asio::ssl::stream<asio::ip::tcp::socket>> kept;
+    std::optional<tls::stream<asio::ip::tcp::socket>> kept;
     const auto out = test::connect_with_policy(policy::verified(ctx), server.port(), host,
                                                std::chrono::seconds(10), &kept, &io);
     CHECK_FALSE(out.verdict.accepted);

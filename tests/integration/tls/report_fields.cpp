@@ -154,7 +154,7 @@ TEST_CASE("memory of an idle TLS client session (informative)", "[tls][memory][i
     ctx.enable_resumption(false);
 
     asio::io_context io;
-    std::vector<std::optional<asio::ssl::stream<asio::ip::tcp::socket>>> clients(n + 1);
+    std::vector<std::optional<tls::stream<asio::ip::tcp::socket>>> clients(n + 1);
     // One connection first, so that one-time allocations are not counted.
     REQUIRE(test::connect_with_policy(p, server.port(), host, std::chrono::seconds(10), &clients[n], &io).verdict.accepted);
     REQUIRE(server.wait_for(1));
@@ -164,7 +164,7 @@ TEST_CASE("memory of an idle TLS client session (informative)", "[tls][memory][i
     REQUIRE(server.wait_for(n + 1));
     const auto after = mallinfo2().uordblks;
     const auto per_session = (after - before) / n;
-    std::cout << "[tls memory] idle verified TLS 1.3 client (asio::ssl::stream + SSL + peer chain): " << per_session
+    std::cout << "[tls memory] idle verified TLS 1.3 client (tls::stream + SSL + peer chain): " << per_session
               << " bytes per session (" << n << " sessions)\n";
     CHECK(per_session > 1000);
     CHECK(per_session < 256 * 1024);
