@@ -64,10 +64,20 @@ struct connect_op {
             std::error_code ignored;
             p->s->next_layer().close(ignored);
         });
-        where = at::resolved;
         // Strip the brackets of an IPv6 literal given as "[::1]".
         std::string name = host;
         if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
+        // An address needs no resolver (whose lookups run on a thread of their own).
+        std::error_code not_address;
+        auto address = asio::ip::make_address(name, not_address);
+        if (!not_address) {
+            where = at::connected;
+            auto one = asio::ip::tcp::resolver::results_type::create(asio::ip::tcp::endpoint(address, port), name,
+                                                                     std::to_string(port));
+            asio::async_connect(st->s->next_layer(), one, std::move(self));
+            return;
+        }
+        where = at::resolved;
         st->resolver.async_resolve(name, std::to_string(port), std::move(self));
     }
 
