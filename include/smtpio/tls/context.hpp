@@ -70,8 +70,10 @@ constexpr bool has_option(context_options set, context_options option) noexcept 
 /// only after the policy accepted the peer (`finish_resumption`); TLS 1.3
 /// tickets are used once; expired sessions are dropped; the cache holds at most
 /// `resumption_capacity()` keys (least recently used evicted) with up to four
-/// sessions each.  A resumed connection is evaluated again from the
-/// certificate chain stored in the session.
+/// sessions each.  A session is stored with the verdict that accepted its peer;
+/// `tls::policy` reuses it for a connection that resumes the session while every
+/// certificate of the chain is still within its dates, and evaluates the chain
+/// again otherwise.
 class context {
 public:
     /// A context that trusts the system's certificate store (see `load_system_trust`).
@@ -156,11 +158,24 @@ public:
     /// otherwise they are discarded, later ones ignored, and every session cached
     /// under that key is dropped.  Does nothing for an untagged `ssl`.
     static void finish_resumption(SSL* ssl, bool accepted);
+    /// As `finish_resumption(ssl, v.accepted)`, and the sessions are stored with
+    /// `v`: a later connection that resumes one of them gets it back from
+    /// `resumed_verdict`.
+    static void finish_resumption(SSL* ssl, const verdict& v);
+
+    /// For policies, in `evaluate()`: when `ssl` resumed a session that was
+    /// stored with a verdict (`finish_resumption(ssl, verdict)`), that verdict;
+    /// else null.  The session was stored under the same resumption key (same
+    /// policy, names, pins, TLSA records and port), after that verdict accepted
+    /// the peer that holds its secret, so a policy may reuse the verdict instead
+    /// of verifying the same chain again (checking what can change: dates).
+    static const verdict* resumed_verdict(SSL* ssl);
 
 private:
     struct state;
     struct no_trust_tag {};
     context(context_options options, no_trust_tag);
+    static void finish(SSL* ssl, const verdict& v, bool keep_verdict);
     std::shared_ptr<state> state_;
 };
 

@@ -1,5 +1,6 @@
 // TLS session resumption: resumed for the same destination and policy only,
-// never after a rejected peer, and re-evaluated on every connection.
+// never after a rejected peer; a resumed connection keeps the verdict its
+// session was established with (while the chain is within its dates).
 #include "cert_factory.hpp"
 #include "tls_client.hpp"
 #include "tls_server.hpp"
@@ -58,7 +59,7 @@ TEST_CASE("sessions are resumed for the same name and policy only", "[tls][resum
         const auto second = test::connect_with_policy(verify, server.port(), "mx.example.test");
         REQUIRE(second.verdict.accepted);
         CHECK(second.report.resumed);
-        // A resumed session is evaluated again from the chain kept in the session.
+        // A resumed session is verified: by the verdict kept with it.
         CHECK(second.verdict.verified);
         REQUIRE(second.report.peer);
         CHECK(second.report.peer->sha256 == first.report.peer->sha256);
@@ -119,4 +120,40 @@ TEST_CASE("a TLS 1.3 ticket is used once", "[tls][resumption][integration]") {
     ctx.clear_resumption_cache();
     CHECK(ctx.cached_sessions() == 0);
     CHECK_FALSE(test::connect_with_policy(verify, server.port(), "mx.example.test").report.resumed);
+}
+
+TEST_CASE("a resumed connection gets the verdict its session was established with", "[tls][resumption][integration]") {
+    test::cert_factory f;
+    auto ctx = tls::context::with_ca_pem(f.trust_pem());
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+        INFO("max version " << version);
+        ctx.clear_resumption_cache();
+        // Greets and leaves: the server serves one connection at a time.
+        test::tls_server server(server_for(f.make(cert_case::valid, "mx.example.test"), version, true, 2),
+                                [](test::tls_connection& c) {
+                                    if (c.tls_active()) c.write_line("hello");
+                                });
+        const auto verify = policy::verified(ctx);
+        asio::io_context io;
+        std::optional<tls::stream<asio::ip::tcp::socket>> first_conn, second_conn;
+        const auto first = test::connect_with_policy(verify, server.port(), "mx.example.test", std::chrono::seconds(10), &first_conn, &io);
+        REQUIRE(first.verdict.accepted);
+        REQUIRE(first_conn);
+        CHECK(tls::context::resumed_verdict(first_conn->native_handle()) == nullptr); // a full handshake
+        const auto second = test::connect_with_policy(verify, server.port(), "mx.example.test", std::chrono::seconds(10), &second_conn, &io);
+        REQUIRE(second.verdict.accepted);
+        REQUIRE(second_conn);
+        CHECK(second.report.resumed);
+        const tls::verdict* earlier = tls::context::resumed_verdict(second_conn->native_handle());
+        REQUIRE(earlier != nullptr);
+        CHECK(earlier->verified);
+        CHECK(earlier->result == tls::verify_result::ok);
+        CHECK(earlier->reference_name == "mx.example.test");
+        CHECK(second.verdict.verified);
+        CHECK(second.verdict.detail == first.verdict.detail);
+        CHECK(second.report.verified);
+        first_conn.reset();
+        second_conn.reset();
+        server.stop();
+    }
 }

@@ -137,35 +137,35 @@ TEST_CASE("the session cache is bounded, expires and hands out TLS 1.3 sessions 
 
     SECTION("TLS 1.2 sessions are reusable, TLS 1.3 ones are taken") {
         cache.put("a", make(TLS1_2_VERSION, now, 3600));
-        CHECK(cache.take("a") != nullptr);
-        CHECK(cache.take("a") != nullptr);
+        CHECK(cache.take("a").session != nullptr);
+        CHECK(cache.take("a").session != nullptr);
         CHECK(cache.size() == 1);
         cache.put("b", make(TLS1_3_VERSION, now, 3600));
-        CHECK(cache.take("b") != nullptr);
-        CHECK(cache.take("b") == nullptr);
+        CHECK(cache.take("b").session != nullptr);
+        CHECK(cache.take("b").session == nullptr);
         CHECK(cache.size() == 1);
     }
     SECTION("newest first, at most four per key") {
         for (int i = 0; i < 6; ++i) cache.put("k", make(TLS1_3_VERSION, now - 10 + static_cast<std::uint64_t>(i), 3600));
         CHECK(cache.size() == tls::detail::session_cache::sessions_per_key);
         auto first = cache.take("k");
-        REQUIRE(first);
-        CHECK(SSL_SESSION_get_time(first.get()) == now - 5);
+        REQUIRE(first.session);
+        CHECK(SSL_SESSION_get_time(first.session.get()) == now - 5);
     }
     SECTION("expired sessions are dropped") {
         cache.put("old", make(TLS1_2_VERSION, now - 7200, 3600));
-        CHECK(cache.take("old") == nullptr);
+        CHECK(cache.take("old").session == nullptr);
         CHECK(cache.size() == 0);
     }
     SECTION("the least recently used key is evicted") {
         cache.set_capacity(2);
         cache.put("a", make(TLS1_2_VERSION, now, 3600));
         cache.put("b", make(TLS1_2_VERSION, now, 3600));
-        CHECK(cache.take("a") != nullptr); // a is now more recent than b
+        CHECK(cache.take("a").session != nullptr); // a is now more recent than b
         cache.put("c", make(TLS1_2_VERSION, now, 3600));
-        CHECK(cache.take("b") == nullptr);
-        CHECK(cache.take("a") != nullptr);
-        CHECK(cache.take("c") != nullptr);
+        CHECK(cache.take("b").session == nullptr);
+        CHECK(cache.take("a").session != nullptr);
+        CHECK(cache.take("c").session != nullptr);
         cache.erase("a");
         CHECK(cache.size() == 1);
         cache.clear();

@@ -31,12 +31,18 @@
 namespace smtpio::tls {
 namespace detail {
 
+// A cached session and the verdict of the connection that established it.
+struct stored_session {
+    bssl::UniquePtr<SSL_SESSION> session;
+    std::shared_ptr<const verdict> established; // null: evaluate a resumed connection in full
+};
+
 // Cache of resumable sessions, keyed by the policy's resumption key.
 class session_cache {
 public:
     static constexpr std::size_t sessions_per_key = 4;
 
-    void put(const std::string& key, bssl::UniquePtr<SSL_SESSION> session) {
+    void put(const std::string& key, bssl::UniquePtr<SSL_SESSION> session, std::shared_ptr<const verdict> established = {}) {
         std::lock_guard lock(mutex_);
         auto it = map_.find(key);
         if (it == map_.end()) {
@@ -48,7 +54,7 @@ public:
             touch(it->second);
         }
         auto& sessions = it->second.sessions;
-        sessions.push_front(std::move(session));
+        sessions.push_front({std::move(session), std::move(established)});
         ++count_;
         while (sessions.size() > sessions_per_key) {
             sessions.pop_back();
@@ -57,14 +63,14 @@ public:
     }
 
     // The newest session still valid for `key`; a single-use session (TLS 1.3) is removed.
-    bssl::UniquePtr<SSL_SESSION> take(const std::string& key) {
+    stored_session take(const std::string& key) {
         std::lock_guard lock(mutex_);
         auto it = map_.find(key);
-        if (it == map_.end()) return nullptr;
+        if (it == map_.end()) return {};
         auto& sessions = it->second.sessions;
         const auto now = static_cast<std::uint64_t>(std::time(nullptr));
         for (auto s = sessions.begin(); s != sessions.end();) {
-            const std::uint64_t expiry = SSL_SESSION_get_time(s->get()) + SSL_SESSION_get_timeout(s->get());
+            const std::uint64_t expiry = SSL_SESSION_get_time(s->session.get()) + SSL_SESSION_get_timeout(s->session.get());
             if (expiry <= now) {
                 s = sessions.erase(s);
                 --count_;
@@ -75,17 +81,18 @@ public:
         if (sessions.empty()) {
             lru_.erase(it->second.lru);
             map_.erase(it);
-            return nullptr;
+            return {};
         }
         touch(it->second);
-        bssl::UniquePtr<SSL_SESSION> out;
-        if (SSL_SESSION_should_be_single_use(sessions.front().get())) {
+        stored_session out;
+        if (SSL_SESSION_should_be_single_use(sessions.front().session.get())) {
             out = std::move(sessions.front());
             sessions.pop_front();
             --count_;
         } else {
-            SSL_SESSION_up_ref(sessions.front().get());
-            out.reset(sessions.front().get());
+            SSL_SESSION_up_ref(sessions.front().session.get());
+            out.session.reset(sessions.front().session.get());
+            out.established = sessions.front().established;
         }
         return out;
     }
@@ -124,7 +131,7 @@ public:
 
 private:
     struct entry {
-        std::deque<bssl::UniquePtr<SSL_SESSION>> sessions;
+        std::deque<stored_session> sessions;
         std::list<std::string>::iterator lru;
     };
 
@@ -153,6 +160,8 @@ struct connection_tag {
     std::uint16_t port = 0;
     phase state = phase::handshaking;
     std::vector<bssl::UniquePtr<SSL_SESSION>> pending;
+    std::shared_ptr<const verdict> accepted;  // this connection's verdict, once accepted
+    std::shared_ptr<const verdict> offered;   // the verdict stored with the session offered to resume
 };
 
 inline void free_connection_tag(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
@@ -185,7 +194,7 @@ inline int on_new_session(SSL* ssl, SSL_SESSION* session) {
     if (!SSL_SESSION_is_resumable(session)) return 0;
     bssl::UniquePtr<SSL_SESSION> owned(session);
     if (tag->state == connection_tag::phase::accepted) {
-        tag->cache->put(tag->key, std::move(owned));
+        tag->cache->put(tag->key, std::move(owned), tag->accepted);
     } else if (tag->pending.size() < session_cache::sessions_per_key) {
         tag->pending.push_back(std::move(owned));
     }
@@ -419,24 +428,42 @@ inline std::error_code context::prepare_resumption(SSL* ssl, std::string_view ke
     tag->cache = state_->cache;
     tag->state = detail::connection_tag::phase::handshaking;
     tag->pending.clear();
+    tag->accepted.reset();
+    tag->offered.reset();
     if (!resumption_enabled() || key.empty()) {
         tag->key.clear();
         return {};
     }
     tag->key = std::string(key);
     if (tag->port != 0) tag->key += "|port=" + std::to_string(tag->port);
-    if (auto session = tag->cache->take(tag->key)) {
-        if (!SSL_set_session(ssl, session.get())) return make_error_code(errc::tls_configuration_failed);
+    if (auto stored = tag->cache->take(tag->key); stored.session) {
+        if (!SSL_set_session(ssl, stored.session.get())) return make_error_code(errc::tls_configuration_failed);
+        tag->offered = std::move(stored.established);
     }
     return {};
 }
 
 inline void context::finish_resumption(SSL* ssl, bool accepted) {
+    verdict v;
+    v.accepted = accepted;
+    finish(ssl, v, false);
+}
+
+inline void context::finish_resumption(SSL* ssl, const verdict& v) { finish(ssl, v, true); }
+
+inline const verdict* context::resumed_verdict(SSL* ssl) {
+    auto* tag = detail::find_tag(ssl);
+    if (!tag || !tag->offered || SSL_session_reused(ssl) != 1) return nullptr;
+    return tag->offered.get();
+}
+
+inline void context::finish(SSL* ssl, const verdict& v, bool keep_verdict) {
     auto* tag = detail::find_tag(ssl);
     if (!tag || !tag->cache || tag->key.empty()) return;
-    if (accepted) {
+    if (v.accepted) {
         tag->state = detail::connection_tag::phase::accepted;
-        for (auto& s : tag->pending) tag->cache->put(tag->key, std::move(s));
+        if (keep_verdict) tag->accepted = std::make_shared<const verdict>(v);
+        for (auto& s : tag->pending) tag->cache->put(tag->key, std::move(s), tag->accepted);
     } else {
         tag->state = detail::connection_tag::phase::rejected;
         tag->cache->erase(tag->key);

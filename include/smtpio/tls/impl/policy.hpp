@@ -284,7 +284,29 @@ inline std::error_code policy::prepare(SSL* ssl, std::string_view host) const {
     return ctx_->prepare_resumption(ssl, resumption_key(host));
 }
 
+namespace detail {
+// Every certificate of the peer's chain is within its dates now.
+inline bool chain_dates_valid(SSL* ssl) {
+    STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
+    if (!chain || sk_X509_num(chain) == 0) return false;
+    for (std::size_t i = 0; i < sk_X509_num(chain); ++i) {
+        X509* c = sk_X509_value(chain, i);
+        if (X509_cmp_current_time(X509_get0_notBefore(c)) >= 0 || X509_cmp_current_time(X509_get0_notAfter(c)) <= 0)
+            return false;
+    }
+    return true;
+}
+} // namespace detail
+
 inline verdict policy::evaluate(SSL* ssl, std::string_view host) const {
+    // A resumed session was accepted under this very policy (the resumption key
+    // says so): its verdict holds while the certificates are within their dates.
+    if (const verdict* earlier = ssl ? context::resumed_verdict(ssl) : nullptr;
+        earlier && earlier->accepted && detail::chain_dates_valid(ssl)) {
+        verdict v = *earlier;
+        context::finish_resumption(ssl, v);
+        return v;
+    }
     const auto refs = reference_identities(host);
     verdict v = evaluate_level(effective_level(), ssl, refs);
     if (!refs.empty()) v.reference_name = refs.front();
@@ -292,7 +314,7 @@ inline verdict policy::evaluate(SSL* ssl, std::string_view host) const {
         v.result = verify_result::ok;
         v.error.clear();
     }
-    context::finish_resumption(ssl, v.accepted);
+    context::finish_resumption(ssl, v);
     return v;
 }
 
