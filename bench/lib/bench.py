@@ -102,6 +102,8 @@ def smtpio_command(argv, case, port, count, ca_file):
         cmd += ["--connections", "1", "--per-connection", str(count)]
     elif case.mode == "session":
         cmd += ["--connections", "1", "--per-connection", "1"]
+        if not case.resume:
+            cmd += ["--no-resumption"]  # case c: full handshakes only
     else:
         cmd += ["--connections", str(case.connections),
                 "--per-connection", str(math.ceil(count / case.connections))]
@@ -245,8 +247,8 @@ def make_sinks(args, work, certs):
     elif args.plain_sink == "smtpio-sink":
         if not smtpio_sink:
             sys.exit("bench: --plain-sink smtpio-sink, but no smtpio-sink found (set SMTPIO_SINK)")
-        argv = [smtpio_sink, "--listen", f"127.0.0.1:{port}", "--cert", cert, "--key", key, "--no-tls"]
-        sinks["plain"] = Sink("plain", "smtpio-sink --no-tls", argv, port, work)
+        argv = [smtpio_sink, "--listen", f"127.0.0.1:{port}"]  # no certificate: no STARTTLS
+        sinks["plain"] = Sink("plain", "smtpio-sink (no certificate: plaintext only)", argv, port, work)
     else:
         argv = [PY, os.path.join(HERE, "standin_sink.py"), "--listen", f"127.0.0.1:{port}", "--no-tls"]
         sinks["plain"] = Sink("plain", "STAND-IN Python sink (plaintext)", argv, port, work, standin=True)
