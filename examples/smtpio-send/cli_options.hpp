@@ -42,6 +42,7 @@ struct options {
     smtpio::tls::version tls_min = smtpio::tls::version::tls1_2;
     bool require_tls = false;
     bool no_resumption = false;
+    bool chunking = false;
     // Envelope and message
     std::string from;
     bool from_given = false;

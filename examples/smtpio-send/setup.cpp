@@ -79,6 +79,7 @@ setup make_setup(const options& o, const std::string* ca_pem) {
     s.session.host = o.servername.value_or(o.host);
     s.session.port = o.port;
     s.session.dangerous_allow_plaintext_auth = o.allow_plaintext_auth;
+    s.session.extensions.chunking = o.chunking;
     if (o.timeout) {
         auto cap = std::chrono::duration_cast<smtpio::timeouts::duration>(std::chrono::duration<double>(*o.timeout));
         s.session.timeouts = smtpio::timeouts{}.capped(cap);

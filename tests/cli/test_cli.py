@@ -233,6 +233,26 @@ class CliTest(unittest.TestCase):
         finally:
             shutil.rmtree(d)
 
+    def test_chunking_sends_bdat_and_the_same_bytes_arrive(self):
+        d = tempfile.mkdtemp()
+        try:
+            path = os.path.join(d, "m.eml")
+            with open(path, "wb") as f:
+                f.write(b"Subject: x\n\n.leading dot\nbare LF\r\n")
+            before = set(self.tls.messages())
+            p = subprocess.run([SEND] + self.tls_args("--to", "b@cli.test", "--data", path, "--chunking", "--transcript"),
+                               capture_output=True, timeout=TIMEOUT)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            err = p.stderr.decode(errors="replace")
+            self.assertIn("C: BDAT ", err)
+            self.assertNotIn("C: DATA", err)
+            new = sorted(set(self.tls.messages()) - before)
+            self.assertEqual(len(new), 1)
+            # No dot-stuffing with BDAT; line ends are normalised all the same.
+            self.assertEqual(self.tls.read(new[0]), b"Subject: x\r\n\r\n.leading dot\r\nbare LF\r\n")
+        finally:
+            shutil.rmtree(d)
+
     def test_data_from_stdin(self):
         p = subprocess.run([SEND] + self.tls_args("--to", "b@cli.test", "--data", "-"),
                            input=b"Subject: stdin\r\n\r\nhello\r\n", capture_output=True, timeout=TIMEOUT)
