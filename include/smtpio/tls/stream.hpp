@@ -345,9 +345,10 @@ private:
             case at::start: break;
             case at::flushed:
                 this->flushed();
+                // A failed handshake reports why it failed, not whether its alert got out.
+                if (this->after_flush == want::failed) return done(self, this->result);
                 if (ec) return done(self, ec);
                 if (this->after_flush == want::done) return done(self, {});
-                if (this->after_flush == want::failed) return done(self, this->result);
                 break;
             case at::filled:
                 if (ec) return done(self, s.map_next_error(ec));
