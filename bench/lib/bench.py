@@ -78,7 +78,7 @@ class Peer:
 
     def command(self, case, port, count, message, ca_file):
         if self.is_smtpio:
-            return smtpio_command(self.argv, case, port, count, ca_file)
+            return smtpio_command(self.argv, case, port, count, ca_file) + self.extra
         argv = self.argv + ["--host", "127.0.0.1", "--port", str(port), "--count", str(count),
                             "--message", message, "--from", SENDER, "--to", RECIPIENT,
                             "--helo", HELO, "--mode", case.mode]
@@ -137,6 +137,9 @@ def make_peers(work, smtpio_send):
     ]
     if smtpio_send:
         peers.append(Peer("smtpio", "smtpio-send", [smtpio_send], "abcder", is_smtpio=True))
+        # BDAT where the sink offers CHUNKING: in bulk mode several small messages per write.
+        peers.append(Peer("smtpio-bdat", "smtpio-send --chunking", [smtpio_send], "abde", extra=["--chunking"],
+                          is_smtpio=True))
     return peers
 
 

@@ -68,7 +68,10 @@ struct timeouts {
 /// for a server that advertises an extension and breaks it.
 struct extension_switches {
     bool pipelining = true;    ///< RFC 2920
-    bool chunking = false;     ///< RFC 3030 BDAT for every message (always used for BINARYMIME).
+    /// RFC 3030 BDAT for every message (always used for BINARYMIME).  With
+    /// PIPELINING, `async_send_batch` then writes several small messages at once
+    /// (RSET between them): the fastest way to send many small messages.
+    bool chunking = false;
     bool size = true;          ///< RFC 1870: declare SIZE=, refuse a message over the limit before MAIL
     bool eightbitmime = true;  ///< RFC 6152
     bool smtputf8 = true;      ///< RFC 6531

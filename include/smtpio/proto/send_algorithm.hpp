@@ -49,6 +49,11 @@ struct send_config {
     bool pipelining = true;               ///< Use RFC 2920 (only when the server advertised it).
     std::size_t block_size = 256 * 1024;  ///< Raw octets per write of message data / per BDAT chunk.
     std::size_t max_group = 256;          ///< Most commands written before their replies are read.
+    /// With PIPELINING and CHUNKING: several whole messages (each with its body in
+    /// one BDAT LAST chunk, each after the first preceded by RSET) in one write,
+    /// up to `max_group` commands and `block_size` octets.  Off: one message per
+    /// round trip, as with DATA.
+    bool bdat_window = true;
     encoder_limits limits;
 };
 
@@ -64,6 +69,14 @@ struct send_config {
 /// data was written and before its reply, the accepted recipients are *unknown*
 /// (RFC 1047); before that, *deferred*.  A reply that arrives while message data
 /// is still being written (a 552, say) stops the writing and decides the message.
+///
+/// With BDAT and PIPELINING, messages whose bodies fit one chunk go several to a
+/// write: MAIL, RCPTs, "BDAT n LAST" and the body, then "RSET" and the next
+/// message, so a batch of small messages costs a fraction of a round trip each.
+/// The RSET makes every message start from a clean state whatever happened to the
+/// one before (RFC 3030 2 leaves a transaction open after a failed BDAT).  When
+/// the connection fails after a message's last chunk was written and before its
+/// final reply, its open recipients are *unknown*.
 class send_algorithm {
 public:
     send_algorithm(connection_state& st, std::span<message_plan> plans, send_config cfg = {})
@@ -72,7 +85,7 @@ public:
     next_action resume(std::error_code ec);
 
 private:
-    enum class cmd : std::uint8_t { mail, rcpt, data, eod, bdat, bdat_last };
+    enum class cmd : std::uint8_t { mail, rcpt, data, eod, bdat, bdat_last, rset };
     struct expect {
         cmd c;
         std::uint32_t job;
@@ -91,6 +104,7 @@ private:
         bool data_ok = false;       // DATA got 354
         bool body_inline = false;   // BDAT LAST with the whole body went in the group
         bool eod_written = false;
+        std::size_t eod_end = 0;    // offset in wbuf just past its last chunk (inline BDAT)
         bool finished = false;      // a final reply (end of data, BDAT LAST or a failure) decided it
         reply mail_reply;
     };
@@ -103,9 +117,11 @@ private:
     void settle_pending(std::size_t j, const reply& r, outcome o);
     void finish_job(std::size_t j);
     void abort_from(std::size_t j, std::error_code ec, const reply* r);
-    std::error_code fill_block(buffer& out, bool& last);
+    std::error_code fill_block(std::size_t j, buffer& out, bool& last);
     next_action early_reply();
-    void stage_bdat();
+    void stage_bdat(std::size_t j);
+    void append_window();
+    void note_window_written(bool complete);
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
     static phase phase_of(cmd c) noexcept;
 
@@ -117,13 +133,17 @@ private:
     std::size_t qhead_ = 0;
     std::size_t job_ = 0;
     std::size_t eod_end_ = 0;       // offset in wbuf just past the end of data
+    static constexpr std::size_t none = static_cast<std::size_t>(-1);
+    std::size_t window_end_ = 0;    // one past the last job of the write in flight
     data_encoder enc_;
     std::string_view pending_;      // unread part of the body source's current piece
-    bool body_started_ = false;
+    std::size_t body_job_ = none;   // the job enc_ and pending_ belong to
     bool last_block_ = false;
     bool duplex_ = false;
     buffer stage_;                  // a BDAT chunk with 32 octets of head room for its command
+    std::size_t staged_job_ = none; // the job stage_ (or its failure) belongs to
     bool staged_ = false;
+    std::error_code stage_error_;   // why staging job staged_job_'s chunk failed
     bool staged_last_ = false;
     std::size_t staged_octets_ = 0; // message octets in the staged chunk (its BDAT line excluded)
     int coro_ = 0;
@@ -137,6 +157,7 @@ inline phase send_algorithm::phase_of(cmd c) noexcept {
     case cmd::eod:
     case cmd::bdat_last: return phase::data_end;
     case cmd::bdat: return phase::data_block;
+    case cmd::rset: return phase::rset;
     }
     return phase::none;
 }
@@ -201,7 +222,7 @@ inline bool send_algorithm::append_commands(std::size_t j) {
                 // follow once the recipients' replies are in.
                 js.at = cursor::done;
                 if (cfg_.pipelining) {
-                    stage_bdat();
+                    if (staged_job_ != j) stage_bdat(j); // a window may have staged it already
                     if (staged_ && staged_last_) {
                         st_.wbuf.append(stage_.view());
                         plans_[j].result->data_octets += staged_octets_;
@@ -327,9 +348,18 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
         res.reply = rv.to_reply();
         settle_pending(e.job, res.reply, outcome_of(code));
         return true;
+    case cmd::rset:
+        if (code != 250) return false;
+        st_.in_transaction = false;
+        return true;
     case cmd::eod:
     case cmd::bdat_last:
         if (!ok && !fail_class) return false;
+        if (js.mail_failed) {
+            // 503 after a refused MAIL: MAIL's reply decided the message.
+            js.finished = true;
+            return true;
+        }
         res.reply = rv.to_reply();
         settle_pending(e.job, res.reply, ok ? outcome::accepted : outcome_of(code));
         // The final reply ends the transaction (RFC 5321 4.1.1.4), except a failed
@@ -353,7 +383,10 @@ inline void send_algorithm::abort_from(std::size_t j, std::error_code ec, const 
         if (!js.finished) {
             for (std::size_t i = 0; i < js.rs.size(); ++i) {
                 if (js.rs[i] == rcpt_state::final) continue;
-                bool unknown = js.rs[i] == rcpt_state::accepted_pending && js.eod_written;
+                // The last of the data went out and no final reply came: the server
+                // may have taken the message (RFC 1047), even for a recipient whose
+                // RCPT reply is still unread (inline BDAT).
+                bool unknown = js.eod_written && !js.mail_failed;
                 js.rs[i] = rcpt_state::final;
                 res.recipients[i].outcome = unknown ? outcome::unknown : outcome::deferred;
                 if (r) res.recipients[i].reply = *r;
@@ -367,13 +400,13 @@ inline void send_algorithm::abort_from(std::size_t j, std::error_code ec, const 
 }
 
 // Encodes up to block_size raw octets of the body into out (appending).
-inline std::error_code send_algorithm::fill_block(buffer& out, bool& last) {
+inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bool& last) {
     std::size_t room = cfg_.block_size;
     last = false;
     while (room > 0) {
         if (pending_.empty()) {
             std::error_code ec;
-            pending_ = plans_[job_].body->next(ec);
+            pending_ = plans_[j].body->next(ec);
             if (ec) return errc::body_read_failed;
             if (pending_.empty()) {
                 last = true;
@@ -388,30 +421,32 @@ inline std::error_code send_algorithm::fill_block(buffer& out, bool& last) {
     // Exactly a block: look ahead so the last block is known as such.
     if (pending_.empty()) {
         std::error_code ec;
-        pending_ = plans_[job_].body->next(ec);
+        pending_ = plans_[j].body->next(ec);
         if (ec) return errc::body_read_failed;
         if (pending_.empty()) last = true;
     }
     return {};
 }
 
-// Encodes the next BDAT chunk of job_ into stage_, with 32 octets of head room in
-// front for its "BDAT n [LAST]" line.  Sets staged_ (false on a body error, which
-// is then reported through abort).
-inline void send_algorithm::stage_bdat() {
-    if (!body_started_) {
-        enc_ = data_encoder(plans_[job_].enc, cfg_.limits);
+// Encodes the next BDAT chunk of job j into stage_, with 32 octets of head room in
+// front for its "BDAT n [LAST]" line.  Sets staged_, or stage_error_ on a body
+// error (then reported through abort when j's turn comes).
+inline void send_algorithm::stage_bdat(std::size_t j) {
+    if (body_job_ != j) {
+        enc_ = data_encoder(plans_[j].enc, cfg_.limits);
         pending_ = {};
-        body_started_ = true;
+        body_job_ = j;
     }
+    staged_job_ = j;
+    stage_error_.clear();
     stage_.clear();
     stage_.prepare(32);
     stage_.commit(32);
     bool last = false;
-    if (auto ec = fill_block(stage_, last)) {
+    if (auto ec = fill_block(j, stage_, last)) {
         staged_ = false;
+        stage_error_ = ec;
         stage_.clear();
-        plans_[job_].result->error = ec;
         return;
     }
     if (last) enc_.finish(stage_);
@@ -423,6 +458,42 @@ inline void send_algorithm::stage_bdat() {
     staged_octets_ = n;
     staged_ = true;
     staged_last_ = last;
+}
+
+// After job_'s commands and whole body went into wbuf (BDAT LAST): appends the
+// following messages whose bodies fit one chunk, each as RSET, MAIL, RCPTs and
+// BDAT LAST, while the group stays within max_group commands and block_size
+// octets.  A message whose body does not fit (or cannot be read) ends the window;
+// its first chunk (or its failure) waits in stage_ for its turn.
+inline void send_algorithm::append_window() {
+    window_end_ = job_ + 1;
+    js_[job_].eod_end = st_.wbuf.size();
+    if (!cfg_.bdat_window) return;
+    for (;;) {
+        std::size_t nj = next_job(window_end_);
+        if (nj >= plans_.size() || !bdat(nj) || plans_[nj].env->to.empty()) return;
+        if (q_.size() + 3 + plans_[nj].env->to.size() > cfg_.max_group) return;
+        if (st_.wbuf.size() >= cfg_.block_size) return;
+        stage_bdat(nj);
+        if (!staged_ || !staged_last_) return;
+        start_job(nj);
+        write_rset(st_.wbuf);
+        q_.push_back({cmd::rset, static_cast<std::uint32_t>(nj), 0});
+        append_commands(nj);
+        js_[nj].eod_end = st_.wbuf.size();
+        window_end_ = nj + 1;
+    }
+}
+
+// The write of a window ended: every job whose last chunk went out (all of them
+// when `complete`, else those within the octets written) has its end of data
+// written.
+inline void send_algorithm::note_window_written(bool complete) {
+    for (std::size_t k = job_; k < window_end_; ++k) {
+        auto& js = js_[k];
+        if (plans_[k].skip || !js.body_inline) continue;
+        if (complete || st_.last_write_octets >= js.eod_end) js.eod_written = true;
+    }
 }
 
 // A complete reply came while the data of job_ was being written, before its
@@ -480,8 +551,9 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                 }
                 if (!apply(e, rv)) {
                     st_.last_reply = rv.to_reply();
-                    abort_from(job_, errc::unexpected_reply, &st_.last_reply);
-                    return next_action::done(errc::unexpected_reply);
+                    std::error_code bad = e.c == cmd::rset ? errc::reset_failed : errc::unexpected_reply;
+                    abort_from(job_, bad, &st_.last_reply);
+                    return next_action::done(bad);
                 }
             }
             continue;
@@ -532,20 +604,15 @@ inline next_action send_algorithm::resume(std::error_code ec) {
         //    the next one without).
         if (js_[job_].at != cursor::done) {
             st_.wbuf.clear();
-            body_started_ = false;
-            staged_ = false;
+            window_end_ = job_ + 1;
             if (!append_commands(job_)) continue;
-            if (js_[job_].body_inline) {
-                eod_end_ = st_.wbuf.size();
-                js_[job_].eod_written = false;
-            }
+            if (js_[job_].body_inline) append_window();
             SMTPIO_CORO_YIELD(coro_, next_action::write(js_[job_].body_inline ? phase::data_block : phase::mail));
+            note_window_written(!ec);
             if (ec) {
-                if (js_[job_].body_inline && st_.last_write_octets >= eod_end_) js_[job_].eod_written = true;
                 abort_from(job_, ec, nullptr);
                 return next_action::done(ec);
             }
-            if (js_[job_].body_inline) js_[job_].eod_written = true;
             continue;
         }
 
@@ -560,13 +627,14 @@ inline next_action send_algorithm::resume(std::error_code ec) {
             } else {
                 enc_ = data_encoder(encoding::dot_stuffed, cfg_.limits);
                 pending_ = {};
+                body_job_ = job_;
                 duplex_ = false;
                 last_block_ = false;
             }
             for (;;) {
                 if (js_[job_].accepted != 0 && js_[job_].mail_ok) {
                     st_.wbuf.clear();
-                    if (auto e = fill_block(st_.wbuf, last_block_)) {
+                    if (auto e = fill_block(job_, st_.wbuf, last_block_)) {
                         // Mid-DATA the data cannot be ended cleanly: drop the connection.
                         abort_from(job_, e, nullptr);
                         return next_action::done(e);
@@ -635,9 +703,9 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     abort_from(job_, errc::unsolicited_reply, nullptr);
                     return next_action::done(errc::unsolicited_reply);
                 }
-                if (!staged_) stage_bdat();
+                if (!staged_ && !(staged_job_ == job_ && stage_error_)) stage_bdat(job_);
                 if (!staged_) {
-                    ec = plans_[job_].result->error;
+                    ec = stage_error_;
                     abort_from(job_, ec, nullptr);
                     return next_action::done(ec);
                 }

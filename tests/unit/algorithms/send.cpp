@@ -716,3 +716,136 @@ TEST_CASE("send: replies out of step and reply codes", "[algorithms][send][unsol
         check_outcomes(m.result, {outcome::unknown});
     }
 }
+
+TEST_CASE("send: BDAT window: several small messages in one write", "[algorithms][send][bdat][window]") {
+    const std::string one = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    const std::string two = "RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    const std::string three = "RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    msg a("a@example.org", {"b@example.com"});
+    msg b("a@example.org", {"c@example.com"});
+    msg c("a@example.org", {"d@example.com"});
+    auto plans = [&] {
+        return std::vector<proto::message_plan>{a.plan(proto::encoding::chunked), b.plan(proto::encoding::chunked),
+                                                c.plan(proto::encoding::chunked)};
+    };
+    SECTION("every message delivered, one write, one read of every reply") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three, phase::data_block);
+        f.d->reply("250 ok\r\n250 ok\r\n250 2.0.0 queued as A\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 2.0.0 queued as B\r\n"
+                   "250 ok\r\n250 ok\r\n250 ok\r\n250 2.0.0 queued as C\r\n");
+        f.d->expect_done();
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(b.result.outcome == message_outcome::delivered);
+        CHECK(c.result.outcome == message_outcome::delivered);
+        CHECK(a.result.reply.text == "queued as A");
+        CHECK(b.result.recipients[0].reply.text == "queued as B");
+        CHECK(c.result.recipients[0].reply.text == "queued as C");
+        CHECK(c.result.data_octets == 21);
+        CHECK_FALSE(f.st.in_transaction);
+    }
+    SECTION("a refused MAIL in the middle: its 503s echo it, the next message is delivered") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n550 5.7.1 sender refused\r\n503 5.5.1 no MAIL\r\n"
+                   "503 5.5.1 no MAIL\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued C\r\n");
+        f.d->expect_done();
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(b.result.outcome == message_outcome::rejected);
+        CHECK(b.result.reply.code == 550);
+        CHECK(b.result.recipients[0].reply.code == 550);
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("a failed BDAT LAST: the RSET after it clears the transaction") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three);
+        f.d->reply("250 ok\r\n250 ok\r\n452 4.3.1 out of space\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued B\r\n"
+                   "250 ok\r\n250 ok\r\n250 ok\r\n554 5.6.0 content refused\r\n");
+        f.d->expect_done();
+        CHECK(a.result.outcome == message_outcome::deferred);
+        CHECK(a.result.reply.code == 452);
+        CHECK(b.result.outcome == message_outcome::delivered);
+        CHECK(c.result.outcome == message_outcome::rejected);
+        CHECK(c.result.recipients[0].reply.code == 554);
+        CHECK(f.st.in_transaction); // the last BDAT failed: RSET is due before anything else
+    }
+    SECTION("RSET refused in the window: reset_failed, the messages after it unknown") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n500 what\r\n").expect_done(errc::reset_failed);
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(b.result.outcome == message_outcome::unknown);
+        CHECK(c.result.outcome == message_outcome::unknown);
+        CHECK(f.st.broken);
+    }
+    SECTION("the connection lost after the write: answered messages keep their outcome, the rest are unknown") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n").read_error(errc::connection_closed);
+        f.d->expect_done(errc::connection_closed);
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK_FALSE(a.result.error);
+        check_outcomes(b.result, {outcome::unknown}); // RCPT accepted, the data sent, no final reply
+        check_outcomes(c.result, {outcome::unknown}); // no reply at all, but every octet went out
+        CHECK(c.result.error == errc::connection_closed);
+    }
+    SECTION("the write fails part way: messages wholly written are unknown, the rest deferred") {
+        fixture f(caps_chunking, plans());
+        f.d->fail_write(one + two + three, errc::connection_closed, one.size() + two.size() - 1);
+        f.d->expect_done(errc::connection_closed);
+        check_outcomes(a.result, {outcome::unknown});
+        check_outcomes(b.result, {outcome::deferred});
+        check_outcomes(c.result, {outcome::deferred});
+    }
+    SECTION("a message too large for one chunk ends the window; its chunks follow its replies") {
+        msg big("a@example.org", {"c@example.com"}, {"0123456789012345678901234567890123456789\r\n"});
+        proto::send_config cfg;
+        cfg.block_size = 32;
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), big.plan(proto::encoding::chunked),
+                                  c.plan(proto::encoding::chunked)}, cfg);
+        f.d->expect_write(one);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\n").reply("250 ok\r\n250 ok\r\n");
+        f.d->expect_data_write("BDAT 32\r\n01234567890123456789012345678901", false).reply("250 32 octets\r\n");
+        f.d->expect_data_write("BDAT 10 LAST\r\n23456789\r\n", false).reply("250 queued big\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n");
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued C\r\n").expect_done();
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(big.result.outcome == message_outcome::delivered);
+        CHECK(big.result.data_octets == 42);
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("max_group bounds the window") {
+        proto::send_config cfg;
+        cfg.max_group = 7; // room for the first message (3) and one more (4), not a third
+        fixture f(caps_chunking, plans(), cfg);
+        f.d->expect_write(one + two);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued B\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n");
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued C\r\n").expect_done();
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("bdat_window off: one message per write") {
+        proto::send_config cfg;
+        cfg.bdat_window = false;
+        fixture f(caps_chunking, plans(), cfg);
+        f.d->expect_write(one).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+        f.d->expect_write(one.substr(0, 27) + "RCPT TO:<c@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n");
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued B\r\n");
+        f.d->expect_write(one.substr(0, 27) + "RCPT TO:<d@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n");
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued C\r\n").expect_done();
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("a body that cannot be read ends the window and fails when its turn comes") {
+        msg bad("a@example.org", {"c@example.com"});
+        bad.body.fail_at = 0;
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), bad.plan(proto::encoding::chunked),
+                                  c.plan(proto::encoding::chunked)});
+        f.d->expect_write(one).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\n").reply("250 ok\r\n250 ok\r\n");
+        f.d->expect_done(errc::body_read_failed);
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(bad.result.error == errc::body_read_failed);
+        CHECK(bad.result.outcome == message_outcome::deferred);
+        CHECK(c.result.outcome == message_outcome::deferred);
+    }
+}

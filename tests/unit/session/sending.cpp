@@ -261,3 +261,53 @@ TEST_CASE("the transcript redacts AUTH data and counts message data", "[session]
     CHECK(std::any_of(events.begin(), events.end(),
                       [](const auto& e) { return e.first == smtpio::transcript_event::kind::outcome; }));
 }
+
+TEST_CASE("batch with CHUNKING: small messages share one write, each keeps its outcome", "[session][batch][bdat]") {
+    test::smtp_script s;
+    s.extensions = {"PIPELINING", "CHUNKING", "ENHANCEDSTATUSCODES"};
+    s.on_command = [](test::smtp_server_model&, std::string_view line, const std::string&) -> std::optional<std::string> {
+        if (line == "MAIL FROM:<refused@example.org>") return std::string("550 5.7.1 sender refused\r\n");
+        return std::nullopt;
+    };
+    smtpio::session_options o = test::test_options();
+    o.extensions.chunking = true;
+    test::harness h(s, o);
+    REQUIRE_FALSE(h.open());
+    h.peer->clear_written();
+    std::vector<smtpio::message> msgs;
+    for (int i = 0; i < 5; ++i)
+        msgs.push_back({test::env({"r" + std::to_string(i) + "@example.com"}, i == 2 ? "refused@example.org" : "a@example.org"),
+                        "Subject: " + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n", {}});
+    std::optional<std::vector<smtpio::send_result>> rs;
+    h.s->async_send_batch(std::move(msgs), [&](std::error_code ec, std::vector<smtpio::send_result> v) {
+        CHECK_FALSE(ec);
+        rs = std::move(v);
+    });
+    h.run();
+    REQUIRE(rs);
+    REQUIRE(rs->size() == 5);
+    for (int i = 0; i < 5; ++i) {
+        INFO("message " << i);
+        CHECK((*rs)[static_cast<std::size_t>(i)].outcome ==
+              (i == 2 ? message_outcome::rejected : message_outcome::delivered));
+    }
+    CHECK((*rs)[2].recipients[0].reply.code == 550);
+    // Every message in one write, RSET before each after the first.
+    REQUIRE(h.peer->write_log().size() == 1);
+    const std::string& w = h.peer->write_log()[0];
+    CHECK(w.rfind("MAIL FROM:<a@example.org>\r\nRCPT TO:<r0@example.com>\r\nBDAT 22 LAST\r\nSubject: 0\r\n\r\nbody 0\r\n"
+                  "RSET\r\nMAIL FROM:<a@example.org>\r\n",
+                  0) == 0);
+    CHECK(count_of(h.model->command_lines(), "RSET") == 4);
+    // The server kept the four messages it accepted, byte for byte.
+    const auto& got = h.model->messages();
+    REQUIRE(got.size() == 4);
+    CHECK(got[0].content == "Subject: 0\r\n\r\nbody 0\r\n");
+    CHECK(got[2].content == "Subject: 3\r\n\r\nbody 3\r\n");
+    CHECK(got[3].rcpts == std::vector<std::string>{"r4@example.com"});
+    // The session is clean: a later send needs no RSET of its own.
+    h.peer->clear_written();
+    auto [ec, r] = h.send(test::env({"z@example.com"}), body_text);
+    CHECK(r.outcome == message_outcome::delivered);
+    CHECK(h.peer->write_log()[0].rfind("MAIL FROM:", 0) == 0);
+}
