@@ -59,6 +59,9 @@ public:
     std::optional<std::uint64_t> size() const;
     /// True when the body can be read more than once (everything but generators).
     bool rewindable() const noexcept;
+    /// True for memory and buffers: what a scan saw is what is sent (a file can
+    /// change between the scan and the send).
+    bool in_memory() const noexcept;
     /// Opens the source (a file) and positions it at the start; call before reading.
     std::error_code open();
     /// The next piece; empty at the end.  See proto::body_source.

@@ -22,6 +22,8 @@
 //  - chunked: the normalised message with that CRLF; binary: the message as is;
 //  - body_scanner's facts (size, 8-bit, NUL, longest line) agree with the
 //    reference in any split, and saw_8bit()/input_octets() with the encoder;
+//  - encodes_verbatim() holds exactly when the output is the message itself
+//    (plus "." CRLF for DATA), in any split: the session copies such bodies;
 //  - reset() starts over: encoding again gives the same output.
 //
 // Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
@@ -291,6 +293,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     SMTPIO_FUZZ_CHECK(whole.eight_bit == x.facts.eight_bit, "saw_8bit");
+    // The copy fast path: the facts say "verbatim" exactly when encoding changes
+    // nothing but the end of data, in any split.
+    const bool verbatim = whole.out == std::string(msg) + (mode == encoding::dot_stuffed ? ".\r\n" : "");
+    SMTPIO_FUZZ_CHECK(f.encodes_verbatim(mode) == verbatim, "encodes_verbatim " + std::to_string(!verbatim));
+    SMTPIO_FUZZ_CHECK(scan(bytes_p).encodes_verbatim(mode) == verbatim, "encodes_verbatim byte by byte");
+    SMTPIO_FUZZ_CHECK(scan(chosen_p).encodes_verbatim(mode) == verbatim, "encodes_verbatim split");
     if (mode == encoding::chunked) {
         SMTPIO_FUZZ_CHECK(whole.out == x.normalised, show(whole.out) + "\n  vs " + show(x.normalised));
         SMTPIO_FUZZ_CHECK(whole.out.size() == f.normalised_size, "size fact");

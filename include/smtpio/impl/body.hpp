@@ -16,6 +16,7 @@ struct body::source {
     virtual ~source() = default;
     virtual std::optional<std::uint64_t> size() const = 0;
     virtual bool rewindable() const noexcept { return true; }
+    virtual bool in_memory() const noexcept { return false; }
     virtual std::error_code open() = 0; // (re)start from the beginning
     virtual std::string_view next(std::error_code& ec) = 0;
 };
@@ -30,6 +31,7 @@ public:
     memory_source(const memory_source&) = delete;
     memory_source& operator=(const memory_source&) = delete;
     std::optional<std::uint64_t> size() const override { return view_.size(); }
+    bool in_memory() const noexcept override { return true; }
     std::error_code open() override {
         done_ = false;
         return {};
@@ -50,6 +52,7 @@ private:
 class buffers_source final : public body::source {
 public:
     explicit buffers_source(std::vector<std::string_view> p) : pieces_(std::move(p)) {}
+    bool in_memory() const noexcept override { return true; }
     std::optional<std::uint64_t> size() const override {
         std::uint64_t n = 0;
         for (auto p : pieces_) n += p.size();
@@ -167,6 +170,7 @@ inline body body::generator(generator_fn fn, std::size_t chunk) {
 
 inline std::optional<std::uint64_t> body::size() const { return src_->size(); }
 inline bool body::rewindable() const noexcept { return src_->rewindable(); }
+inline bool body::in_memory() const noexcept { return src_->in_memory(); }
 inline std::error_code body::open() { return src_->open(); }
 inline std::string_view body::next(std::error_code& ec) { return src_->next(ec); }
 

@@ -545,29 +545,35 @@ struct command_job {
 };
 
 // Prepares one message for the transaction machine: every check that can be
-// made before MAIL (DESIGN: nothing of the message is sent when one fails).
+// made before MAIL (DESIGN: nothing of the message is sent when one fails).  The
+// MAIL and RCPT lines go into `lines` (the plan's envelope_lines, once the batch
+// is planned: [lines_begin, lines_end)), so each address is checked once.
 template <class AsyncStream>
-std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan) {
+std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan, proto::buffer& lines,
+                             std::size_t& lines_begin, std::size_t& lines_end) {
     const auto& caps = s.st.caps;
     const auto& env = m.envelope;
     const auto& x = s.opts.extensions;
     if (env.to.empty()) return errc::no_recipients;
     if (env.to.size() > s.opts.max_recipients) return errc::too_many_recipients;
-    // Every string, checked by writing the commands into a scratch buffer.
+    // Every address first; the parameters are checked when the lines are written.
     proto::mail_parameters mp;
     mp.smtputf8 = env.smtputf8;
     mp.ret = env.ret;
     mp.envid = env.envid;
     mp.requiretls = env.require_tls;
-    proto::buffer scratch;
-    if (auto e = proto::write_mail(scratch, env.from, mp)) return e;
+    if (auto e = proto::validate_reverse_path(env.from, env.smtputf8)) return e;
+    if (auto e = proto::check_mail_parameters(mp)) return e;
     bool dsn_used = env.ret != dsn_return::unspecified || !env.envid.empty();
     for (const auto& r : env.to) {
-        proto::rcpt_parameters rp;
-        rp.notify_on = r.notify_on;
-        rp.orcpt = r.original_recipient;
-        rp.smtputf8 = env.smtputf8;
-        if (auto e = proto::write_rcpt(scratch, r.address, rp)) return e;
+        if (auto e = proto::validate_forward_path(r.address, env.smtputf8)) return e;
+        if (!r.original_recipient.empty() || r.notify_on != notify::unspecified) {
+            proto::rcpt_parameters rp;
+            rp.notify_on = r.notify_on;
+            rp.orcpt = r.original_recipient;
+            rp.smtputf8 = env.smtputf8;
+            if (auto e = proto::check_rcpt_parameters(rp)) return e;
+        }
         if (r.notify_on != notify::unspecified || !r.original_recipient.empty()) dsn_used = true;
     }
     // What the session's TLS must be.
@@ -616,14 +622,34 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
         if (facts.longest_line > 998) return errc::body_line_too_long;
     }
     if (chunk && plan.enc == proto::encoding::dot_stuffed) plan.enc = proto::encoding::chunked;
+    // A message in memory that encoding would not change is copied as it is.
+    plan.verbatim = scanned && m.content.in_memory() && plan.enc != proto::encoding::binary &&
+                    facts.encodes_verbatim(plan.enc);
     if (caps.size_advertised() && scanned) {
         std::uint64_t size = plan.enc == proto::encoding::binary ? *m.content.size() : facts.normalised_size;
         if (caps.size_limit() > 0 && size > caps.size_limit()) return errc::message_too_big;
         mp.size = size;
     }
+    mp.envid = m.envelope.envid; // view into the message, which outlives the plan
+    lines_begin = lines.size();
+    auto written = [&]() -> std::error_code {
+        if (auto e = proto::write_mail_checked_path(lines, env.from, mp)) return e;
+        for (const auto& r : env.to) {
+            proto::rcpt_parameters rp;
+            rp.notify_on = r.notify_on;
+            rp.orcpt = r.original_recipient;
+            rp.smtputf8 = env.smtputf8;
+            if (auto e = proto::write_rcpt_checked_path(lines, r.address, rp)) return e;
+        }
+        return {};
+    }();
+    if (written) {
+        lines.truncate(lines_begin);
+        return written;
+    }
+    lines_end = lines.size();
     plan.env = &m.envelope;
     plan.mail = mp;
-    plan.mail.envid = m.envelope.envid; // view into the message, which outlives the plan
     plan.body = &m.content;
     return {};
 }
@@ -633,6 +659,7 @@ struct send_state {
     std::vector<message> messages;
     std::vector<proto::message_plan> plans;
     std::vector<send_result> results;
+    proto::buffer envelope_lines; // every plan's MAIL and RCPT lines
     std::optional<proto::send_algorithm> algo;
     bool single = false;
     bool any_to_send = false;
@@ -655,10 +682,11 @@ struct send_job {
                 }
                 return proto::next_action::done(errc::not_open);
             }
+            std::vector<std::pair<std::size_t, std::size_t>> spans(st.messages.size());
             for (std::size_t i = 0; i < st.messages.size(); ++i) {
                 auto& plan = st.plans[i];
                 plan.result = &st.results[i];
-                if (auto e = plan_message(*s, st.messages[i], plan)) {
+                if (auto e = plan_message(*s, st.messages[i], plan, st.envelope_lines, spans[i].first, spans[i].second)) {
                     plan.skip = true;
                     st.results[i].outcome = message_outcome::not_sent;
                     st.results[i].error = e;
@@ -668,6 +696,10 @@ struct send_job {
                     st.any_to_send = true;
                 }
             }
+            // The buffer is complete: now its views stay valid.
+            for (std::size_t i = 0; i < st.plans.size(); ++i)
+                if (!st.plans[i].skip)
+                    st.plans[i].envelope_lines = st.envelope_lines.view().substr(spans[i].first, spans[i].second - spans[i].first);
             proto::send_config cfg;
             cfg.pipelining = s->st.caps.pipelining();
             cfg.block_size = s->opts.block_size;

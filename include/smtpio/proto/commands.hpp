@@ -61,10 +61,24 @@ std::error_code write_auth_response(buffer& out, std::string_view base64);
 std::error_code write_mail(buffer& out, std::string_view reverse_path, const mail_parameters& p);
 /// `RCPT TO:<path> params` with every parameter validated.
 std::error_code write_rcpt(buffer& out, std::string_view forward_path, const rcpt_parameters& p);
+/// The checks `write_mail` makes of its parameters (ENVID, BODY), without writing.
+std::error_code check_mail_parameters(const mail_parameters& p);
+/// The checks `write_rcpt` makes of its parameters (NOTIFY, ORCPT), without writing.
+std::error_code check_rcpt_parameters(const rcpt_parameters& p);
+/// `write_mail` for a reverse-path already checked by `validate_reverse_path(path,
+/// p.smtputf8)`: the parameters and the line length are still checked.
+std::error_code write_mail_checked_path(buffer& out, std::string_view reverse_path, const mail_parameters& p);
+/// `write_rcpt` for a forward-path already checked by `validate_forward_path(path,
+/// p.smtputf8)`: the parameters and the line length are still checked.
+std::error_code write_rcpt_checked_path(buffer& out, std::string_view forward_path, const rcpt_parameters& p);
 /// `DATA`
 void write_data(buffer& out);
 /// `BDAT n` or `BDAT n LAST` (RFC 3030); the n octets follow, written by the caller.
 void write_bdat(buffer& out, std::uint64_t size, bool last);
+/// The longest BDAT line `format_bdat` writes.
+inline constexpr std::size_t max_bdat_line = 32;
+/// Writes the BDAT line into `out` (at least max_bdat_line octets); returns its length.
+std::size_t format_bdat(char* out, std::uint64_t size, bool last) noexcept;
 /// `RSET`
 void write_rset(buffer& out);
 /// `NOOP`

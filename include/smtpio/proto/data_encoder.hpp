@@ -97,6 +97,17 @@ struct body_facts {
     bool eight_bit = false;            ///< An octet above 0x7F occurs.
     bool has_nul = false;              ///< A NUL occurs.
     std::size_t longest_line = 0;      ///< Longest line in octets, CRLF excluded.
+    bool bare_line_end = false;        ///< A CR or LF that is not part of a CRLF occurs.
+    bool dot_line = false;             ///< A line begins with "." (DATA would stuff it).
+    bool ends_with_line_end = true;    ///< The message ends with CRLF (or is empty).
+
+    /// True when encoding in `mode` would change nothing but add the end of data:
+    /// CRLF line ends only, ending with one, and for DATA no line beginning with "."
+    /// (NUL octets and long lines are the caller's to refuse first).
+    bool encodes_verbatim(encoding mode) const noexcept {
+        if (mode == encoding::binary) return true;
+        return !bare_line_end && ends_with_line_end && (mode == encoding::chunked || !dot_line);
+    }
 };
 
 /// Incremental scanner computing `body_facts` over chunks, with the same line

@@ -15,7 +15,6 @@
 #include <smtpio/result.hpp>
 
 #include <cstdint>
-#include <cstdio>
 #include <cstring>
 #include <span>
 #include <string_view>
@@ -40,8 +39,16 @@ struct message_plan {
     mail_parameters mail;                      ///< SIZE, BODY, SMTPUTF8, RET, ENVID, REQUIRETLS.
     encoding enc = encoding::dot_stuffed;      ///< dot_stuffed: DATA; chunked or binary: BDAT.
     body_source* body = nullptr;
+    /// The body needs no change for `enc` (body_facts::encodes_verbatim of a
+    /// scan of exactly these octets): it is copied, not encoded.
+    bool verbatim = false;
     transaction_result* result = nullptr;      ///< Filled by the algorithm.
     bool skip = false;                         ///< Refused before sending; `result` already says why.
+    /// The MAIL line, then one RCPT line per recipient in order, each ending in
+    /// CRLF, as the planner wrote and checked them (`mail` and the recipients'
+    /// parameters included); sent as they are.  Empty: the algorithm writes them
+    /// from `env` and `mail`.
+    std::string_view envelope_lines;
 };
 
 /// Knobs of the transaction machine.
@@ -97,6 +104,7 @@ private:
         std::vector<rcpt_state> rs;
         cursor at = cursor::mail;
         std::size_t next_rcpt = 0;
+        std::size_t line_pos = 0;   // next unsent line of the plan's envelope_lines
         std::size_t accepted = 0;
         bool started = false;       // commands were written
         bool mail_ok = false;
@@ -110,6 +118,15 @@ private:
     };
 
     bool bdat(std::size_t j) const noexcept { return plans_[j].enc != encoding::dot_stuffed; }
+    // Appends the next of job j's planned envelope lines.
+    void append_planned_line(std::size_t j) {
+        auto lines = plans_[j].envelope_lines;
+        std::size_t& pos = js_[j].line_pos;
+        std::size_t end = lines.find('\n', pos);
+        end = end == std::string_view::npos ? lines.size() : end + 1;
+        st_.wbuf.append(lines.substr(pos, end - pos));
+        pos = end;
+    }
     std::size_t next_job(std::size_t from) const noexcept;
     void start_job(std::size_t j);
     bool append_commands(std::size_t j);   // false: nothing (more) to write for j's commands
@@ -140,7 +157,7 @@ private:
     std::size_t body_job_ = none;   // the job enc_ and pending_ belong to
     bool last_block_ = false;
     bool duplex_ = false;
-    buffer stage_;                  // a BDAT chunk with 32 octets of head room for its command
+    buffer stage_;                  // a BDAT chunk with max_bdat_line octets of head room for its command
     std::size_t staged_job_ = none; // the job stage_ (or its failure) belongs to
     bool staged_ = false;
     std::error_code stage_error_;   // why staging job staged_job_'s chunk failed
@@ -192,18 +209,23 @@ inline bool send_algorithm::append_commands(std::size_t j) {
     while (budget > 0 && js.at != cursor::done) {
         switch (js.at) {
         case cursor::mail:
-            (void)write_mail(st_.wbuf, plan.env->from, plan.mail); // validated by the caller
+            if (!plan.envelope_lines.empty()) append_planned_line(j);
+            else (void)write_mail(st_.wbuf, plan.env->from, plan.mail); // validated by the caller
             q_.push_back({cmd::mail, static_cast<std::uint32_t>(j), 0});
             js.at = plan.env->to.empty() ? cursor::done : cursor::rcpt;
             js.started = true;
             break;
         case cursor::rcpt: {
-            const auto& r = plan.env->to[js.next_rcpt];
-            rcpt_parameters rp;
-            rp.notify_on = r.notify_on;
-            rp.orcpt = r.original_recipient;
-            rp.smtputf8 = plan.mail.smtputf8;
-            (void)write_rcpt(st_.wbuf, r.address, rp);
+            if (!plan.envelope_lines.empty()) {
+                append_planned_line(j);
+            } else {
+                const auto& r = plan.env->to[js.next_rcpt];
+                rcpt_parameters rp;
+                rp.notify_on = r.notify_on;
+                rp.orcpt = r.original_recipient;
+                rp.smtputf8 = plan.mail.smtputf8;
+                (void)write_rcpt(st_.wbuf, r.address, rp);
+            }
             q_.push_back({cmd::rcpt, static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(js.next_rcpt)});
             if (++js.next_rcpt == plan.env->to.size()) js.at = cursor::data;
             break;
@@ -414,7 +436,8 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
             }
         }
         std::size_t n = pending_.size() < room ? pending_.size() : room;
-        if (auto ec = enc_.encode(pending_.substr(0, n), out)) return ec;
+        if (plans_[j].verbatim) out.append(pending_.substr(0, n));
+        else if (auto ec = enc_.encode(pending_.substr(0, n), out)) return ec;
         pending_.remove_prefix(n);
         room -= n;
     }
@@ -428,7 +451,7 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
     return {};
 }
 
-// Encodes the next BDAT chunk of job j into stage_, with 32 octets of head room in
+// Encodes the next BDAT chunk of job j into stage_, with max_bdat_line octets of head room in
 // front for its "BDAT n [LAST]" line.  Sets staged_, or stage_error_ on a body
 // error (then reported through abort when j's turn comes).
 inline void send_algorithm::stage_bdat(std::size_t j) {
@@ -440,8 +463,8 @@ inline void send_algorithm::stage_bdat(std::size_t j) {
     staged_job_ = j;
     stage_error_.clear();
     stage_.clear();
-    stage_.prepare(32);
-    stage_.commit(32);
+    stage_.prepare(max_bdat_line);
+    stage_.commit(max_bdat_line);
     bool last = false;
     if (auto ec = fill_block(j, stage_, last)) {
         staged_ = false;
@@ -450,11 +473,11 @@ inline void send_algorithm::stage_bdat(std::size_t j) {
         return;
     }
     if (last) enc_.finish(stage_);
-    std::size_t n = stage_.size() - 32;
-    char head[40];
-    int h = std::snprintf(head, sizeof head, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
-    std::memcpy(stage_.data() + 32 - h, head, static_cast<std::size_t>(h));
-    stage_.consume(32 - static_cast<std::size_t>(h));
+    std::size_t n = stage_.size() - max_bdat_line;
+    char head[max_bdat_line];
+    std::size_t h = format_bdat(head, n, last);
+    std::memcpy(stage_.data() + max_bdat_line - h, head, h);
+    stage_.consume(max_bdat_line - h);
     staged_octets_ = n;
     staged_ = true;
     staged_last_ = last;

@@ -118,3 +118,59 @@ TEST_CASE("xtext encodings", "[proto][commands]") {
     CHECK(utf8_addr_xtext_encode("\xe2\x82\xac", false) == "\\x{20AC}");
     CHECK(utf8_addr_xtext_encode("\xe2\x82\xac", true) == "\xe2\x82\xac");
 }
+
+TEST_CASE("parameter checks without writing, and writers for checked paths", "[proto][commands]") {
+    namespace proto = smtpio::proto;
+    proto::mail_parameters mp;
+    CHECK_FALSE(proto::check_mail_parameters(mp));
+    mp.envid = "id\r\nRSET";
+    CHECK(proto::check_mail_parameters(mp) == smtpio::errc::control_character);
+    mp.envid = std::string_view("caf\xc3\xa9");
+    CHECK(proto::check_mail_parameters(mp) == smtpio::errc::invalid_parameter);
+    mp.envid = {};
+    mp.body = smtpio::body_type::automatic;
+    CHECK(proto::check_mail_parameters(mp) == smtpio::errc::invalid_option);
+
+    proto::rcpt_parameters rp;
+    CHECK_FALSE(proto::check_rcpt_parameters(rp));
+    rp.notify_on = smtpio::notify::never | smtpio::notify::success;
+    CHECK(proto::check_rcpt_parameters(rp) == smtpio::errc::invalid_parameter);
+    rp.notify_on = smtpio::notify::unspecified;
+    rp.orcpt = "b@example.com\n";
+    CHECK(proto::check_rcpt_parameters(rp) == smtpio::errc::control_character);
+
+    // The checked-path writers still check every parameter and the line length,
+    // and write exactly what write_mail / write_rcpt write.
+    proto::buffer a, b;
+    proto::mail_parameters ok;
+    ok.size = 1234;
+    ok.envid = "x+y";
+    REQUIRE_FALSE(proto::write_mail(a, "a@example.org", ok));
+    REQUIRE_FALSE(proto::write_mail_checked_path(b, "a@example.org", ok));
+    CHECK(a.view() == b.view());
+    CHECK(b.view() == "MAIL FROM:<a@example.org> SIZE=1234 ENVID=x+2By\r\n");
+    proto::buffer c;
+    CHECK(proto::write_mail_checked_path(c, "a@example.org", mp) == smtpio::errc::invalid_option);
+    CHECK(c.size() == 0);
+    proto::rcpt_parameters r2;
+    r2.notify_on = smtpio::notify::failure;
+    r2.orcpt = "b@example.com";
+    proto::buffer d;
+    REQUIRE_FALSE(proto::write_rcpt_checked_path(d, "b@example.com", r2));
+    CHECK(d.view() == "RCPT TO:<b@example.com> NOTIFY=FAILURE ORCPT=rfc822;b@example.com\r\n");
+    rp.orcpt = {};
+    rp.notify_on = smtpio::notify::never | smtpio::notify::delay;
+    proto::buffer e;
+    CHECK(proto::write_rcpt_checked_path(e, "b@example.com", rp) == smtpio::errc::invalid_parameter);
+    CHECK(e.size() == 0);
+}
+
+TEST_CASE("BDAT lines", "[proto][commands]") {
+    buffer b;
+    write_bdat(b, 0, true);
+    write_bdat(b, 65536, false);
+    write_bdat(b, 18446744073709551615ull, true);
+    CHECK(b.view() == "BDAT 0 LAST\r\nBDAT 65536\r\nBDAT 18446744073709551615 LAST\r\n");
+    char line[max_bdat_line];
+    CHECK(format_bdat(line, 18446744073709551615ull, true) == max_bdat_line); // the longest fits exactly
+}

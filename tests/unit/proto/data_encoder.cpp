@@ -210,3 +210,46 @@ TEST_CASE("8-bit detection and the body scanner", "[proto][encoder]") {
     CHECK(s2.facts().longest_line == 1201);
     CHECK(s2.facts().eight_bit);
 }
+
+// The copy-instead-of-encode fast path is only as safe as these facts: whenever the
+// scanner says a body encodes verbatim, encoding it must give back exactly its
+// octets (plus the end of data).  Checked against the encoder itself on random
+// bodies over an alphabet of line ends and dots, scanned in random pieces.
+TEST_CASE("scanner: encodes_verbatim agrees with the encoder, in any split", "[proto][scanner][security]") {
+    std::mt19937 rng(20261129);
+    const char alphabet[] = {'a', 'b', '.', '\r', '\n', '\r', '\n', '.'};
+    int verbatim_seen[2] = {0, 0};
+    for (int iter = 0; iter < 40000; ++iter) {
+        std::size_t len = rng() % 200;
+        std::string text;
+        for (std::size_t i = 0; i < len; ++i) text += alphabet[rng() % sizeof alphabet];
+        if (iter % 3 == 0) {
+            // Mostly well-formed text too: CRLF lines, some starting with a dot.
+            text.clear();
+            for (std::size_t l = rng() % 12; l > 0; --l) text += (rng() % 5 == 0 ? ".x" : "line") + std::string("\r\n");
+        }
+        if (iter % 400 == 0) text = std::string(130, 'q') + "\r\n" + std::string(70, 'z') + "\r\n.\r\n"; // long runs, SIMD blocks
+        body_scanner sc;
+        std::size_t at = 0;
+        while (at < text.size()) {
+            std::size_t n = 1 + rng() % (text.size() - at);
+            sc.scan(std::string_view(text).substr(at, n));
+            at += n;
+        }
+        body_facts f = sc.facts();
+        for (encoding mode : {encoding::dot_stuffed, encoding::chunked}) {
+            data_encoder enc(mode);
+            buffer out;
+            REQUIRE_FALSE(enc.encode(text, out));
+            std::string body_only(out.view());
+            enc.finish(out);
+            std::string tail = std::string(out.view()).substr(body_only.size());
+            bool same = body_only == text && tail == (mode == encoding::dot_stuffed ? ".\r\n" : "");
+            INFO("mode " << static_cast<int>(mode) << " text " << smtpio::escape(text));
+            CHECK(f.encodes_verbatim(mode) == same);
+            if (same) ++verbatim_seen[mode == encoding::chunked];
+        }
+    }
+    CHECK(verbatim_seen[0] > 1000); // both outcomes were exercised
+    CHECK(verbatim_seen[1] > 1000);
+}

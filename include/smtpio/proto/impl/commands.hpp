@@ -10,6 +10,7 @@
 #include <smtpio/detail/utf8.hpp>
 
 #include <charconv>
+#include <cstring>
 
 namespace smtpio::proto {
 namespace detail {
@@ -158,14 +159,34 @@ inline std::error_code write_auth_response(buffer& out, std::string_view b64) {
 
 inline std::error_code write_mail(buffer& out, std::string_view path, const mail_parameters& p) {
     if (auto ec = validate_reverse_path(path, p.smtputf8)) return ec;
-    std::string envid;
+    return write_mail_checked_path(out, path, p);
+}
+
+inline std::error_code check_mail_parameters(const mail_parameters& p) {
     if (!p.envid.empty()) {
         if (auto ec = check_no_controls(p.envid)) return ec;
         if (!smtpio::detail::is_ascii(p.envid)) return errc::invalid_parameter;
-        envid = xtext_encode(p.envid);
-        if (envid.size() > max_envid_length) return errc::invalid_parameter;
+        if (xtext_encode(p.envid).size() > max_envid_length) return errc::invalid_parameter;
     }
     if (p.body && *p.body == body_type::automatic) return errc::invalid_option;
+    return {};
+}
+
+inline std::error_code check_rcpt_parameters(const rcpt_parameters& p) {
+    if (!p.orcpt.empty()) {
+        if (auto ec = check_no_controls(p.orcpt)) return ec;
+        if (!smtpio::detail::is_ascii(p.orcpt) && !smtpio::detail::is_valid_utf8(p.orcpt)) return errc::invalid_utf8;
+    }
+    auto n = static_cast<std::uint8_t>(p.notify_on);
+    if ((n & static_cast<std::uint8_t>(notify::never)) && (n & ~static_cast<std::uint8_t>(notify::never)))
+        return errc::invalid_parameter; // NEVER cannot be combined (RFC 3461 4.1)
+    if (n & ~0x0f) return errc::invalid_parameter;
+    return {};
+}
+
+inline std::error_code write_mail_checked_path(buffer& out, std::string_view path, const mail_parameters& p) {
+    if (auto ec = check_mail_parameters(p)) return ec;
+    std::string envid = p.envid.empty() ? std::string() : xtext_encode(p.envid);
     std::size_t start = out.size();
     out += "MAIL FROM:<";
     out += path;
@@ -200,21 +221,17 @@ inline std::error_code write_mail(buffer& out, std::string_view path, const mail
 
 inline std::error_code write_rcpt(buffer& out, std::string_view path, const rcpt_parameters& p) {
     if (auto ec = validate_forward_path(path, p.smtputf8)) return ec;
+    return write_rcpt_checked_path(out, path, p);
+}
+
+inline std::error_code write_rcpt_checked_path(buffer& out, std::string_view path, const rcpt_parameters& p) {
+    if (auto ec = check_rcpt_parameters(p)) return ec;
     std::string orcpt;
     if (!p.orcpt.empty()) {
-        if (auto ec = check_no_controls(p.orcpt)) return ec;
-        if (smtpio::detail::is_ascii(p.orcpt)) {
-            orcpt = "rfc822;" + xtext_encode(p.orcpt);
-        } else {
-            if (!smtpio::detail::is_valid_utf8(p.orcpt)) return errc::invalid_utf8;
-            orcpt = "utf-8;" + utf8_addr_xtext_encode(p.orcpt, p.smtputf8);
-        }
+        orcpt = smtpio::detail::is_ascii(p.orcpt) ? "rfc822;" + xtext_encode(p.orcpt)
+                                                  : "utf-8;" + utf8_addr_xtext_encode(p.orcpt, p.smtputf8);
         if (orcpt.size() > 500) return errc::invalid_parameter;
     }
-    auto n = static_cast<std::uint8_t>(p.notify_on);
-    if ((n & static_cast<std::uint8_t>(notify::never)) && (n & ~static_cast<std::uint8_t>(notify::never)))
-        return errc::invalid_parameter; // NEVER cannot be combined (RFC 3461 4.1)
-    if (n & ~0x0f) return errc::invalid_parameter;
     std::size_t start = out.size();
     out += "RCPT TO:<";
     out += path;
@@ -250,11 +267,21 @@ inline std::error_code write_rcpt(buffer& out, std::string_view path, const rcpt
 
 inline void write_data(buffer& out) { out += "DATA\r\n"; }
 
+inline std::size_t format_bdat(char* out, std::uint64_t size, bool last) noexcept {
+    char* p = out;
+    std::memcpy(p, "BDAT ", 5);
+    p = std::to_chars(p + 5, out + max_bdat_line, size).ptr; // 20 digits at most
+    if (last) {
+        std::memcpy(p, " LAST", 5);
+        p += 5;
+    }
+    std::memcpy(p, "\r\n", 2);
+    return static_cast<std::size_t>(p + 2 - out);
+}
+
 inline void write_bdat(buffer& out, std::uint64_t size, bool last) {
-    out += "BDAT ";
-    detail::append_number(out, size);
-    if (last) out += " LAST";
-    out += "\r\n";
+    char line[max_bdat_line];
+    out.append(line, format_bdat(line, size, last));
 }
 
 inline void write_rset(buffer& out) { out += "RSET\r\n"; }

@@ -197,6 +197,8 @@ struct scan_state {
     std::uint64_t normalised;    // octets of the completed lines, with CRLF line ends
     std::size_t longest;
     bool skip_lf;                // the chunk ended with a CR: a LF next belongs to it
+    bool bare = false;           // a CR or LF not part of a CRLF
+    bool dot = false;            // a line (after the first) begins with "."
 
     // A CR or LF at q ends a line (CRLF on the wire); a CR takes the LF right
     // after it along.  Returns where the next line begins.
@@ -205,14 +207,19 @@ struct scan_state {
         if (len > longest) longest = len;
         normalised += len + 2;
         carry = 0;
+        const char* next = q + 1;
         if (*q == '\r') {
             if (q + 1 == end) {
                 skip_lf = true;
                 return end;
             }
-            if (q[1] == '\n') return q + 2;
+            if (q[1] == '\n') next = q + 2;
+            else bare = true;
+        } else {
+            bare = true; // a LF here never follows its CR: those are skipped
         }
-        return q + 1;
+        if (next < end && *next == '.') dot = true;
+        return next;
     }
 };
 
@@ -387,7 +394,11 @@ inline void body_scanner::scan(std::string_view chunk) noexcept {
     const char* p = chunk.data();
     const char* const end = p + chunk.size();
     if (p == end) return;
-    if (skip_lf_ && *p == '\n') ++p; // the LF of a CRLF cut between two chunks
+    if (skip_lf_) {
+        if (*p == '\n') ++p; // the LF of a CRLF cut between two chunks
+        else f_.bare_line_end = true;
+    }
+    if (line_len_ == 0 && p < end && *p == '.') f_.dot_line = true; // a line begins in this chunk
     detail::scan_state st{end, p, line_len_, f_.normalised_size, f_.longest_line, false};
     p = detail::scan_blocks(p, st, f_.eight_bit, f_.has_nul);
     while (p < end) {
@@ -403,6 +414,8 @@ inline void body_scanner::scan(std::string_view chunk) noexcept {
     }
     f_.normalised_size = st.normalised;
     f_.longest_line = st.longest;
+    f_.bare_line_end = f_.bare_line_end || st.bare;
+    f_.dot_line = f_.dot_line || st.dot;
     skip_lf_ = st.skip_lf;
     line_len_ = st.carry + static_cast<std::size_t>(end - st.line_begin);
 }
@@ -411,6 +424,8 @@ inline body_facts body_scanner::facts() const noexcept {
     body_facts f = f_;
     if (line_len_ > f.longest_line) f.longest_line = line_len_;
     if (line_len_ > 0) f.normalised_size += line_len_ + 2; // the last line, with the CRLF finish() adds
+    if (skip_lf_) f.bare_line_end = true;                   // it ends with a CR
+    f.ends_with_line_end = line_len_ == 0 && !skip_lf_;
     return f;
 }
 
