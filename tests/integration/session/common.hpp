@@ -4,6 +4,7 @@
 #define SMTPIO_TEST_INTEGRATION_SESSION_COMMON_HPP
 
 #include "cert_factory.hpp"
+#include "session_ops.hpp"
 #include "smtp_script_server.hpp"
 
 #include <smtpio/connect.hpp>
@@ -66,7 +67,7 @@ inline smtpio::session_options client_options() {
 }
 
 /// A client: async_connect to 127.0.0.1:port, then operations, each run to completion.
-struct client {
+struct client : session_ops<client> {
     asio::io_context io;
     std::error_code open_error;
     std::optional<smtpio::session> s;
@@ -88,29 +89,6 @@ struct client {
         run();
         REQUIRE(done);
         return open_error;
-    }
-    std::error_code authenticate(smtpio::credentials c) {
-        std::optional<std::error_code> r;
-        s->async_authenticate(std::move(c), [&](std::error_code ec) { r = ec; });
-        run();
-        REQUIRE(r);
-        return *r;
-    }
-    std::pair<std::error_code, smtpio::send_result> send(smtpio::envelope env, smtpio::body b,
-                                                         smtpio::send_options so = {}) {
-        std::optional<std::pair<std::error_code, smtpio::send_result>> r;
-        s->async_send(std::move(env), std::move(b), std::move(so),
-                      [&](std::error_code ec, smtpio::send_result res) { r.emplace(ec, std::move(res)); });
-        run();
-        REQUIRE(r);
-        return std::move(*r);
-    }
-    std::error_code quit() {
-        std::optional<std::error_code> r;
-        s->async_quit([&](std::error_code ec) { r = ec; });
-        run();
-        REQUIRE(r);
-        return *r;
     }
 };
 

@@ -2,6 +2,7 @@
 #ifndef SMTPIO_TEST_SESSION_COMMON_HPP
 #define SMTPIO_TEST_SESSION_COMMON_HPP
 
+#include "session_ops.hpp"
 #include "smtp_script_server.hpp"
 #include "test_stream.hpp"
 
@@ -32,7 +33,7 @@ inline smtpio::session_options test_options() {
 }
 
 /// A session over a test stream with the scripted model behind it.
-struct harness {
+struct harness : session_ops<harness> {
     asio::io_context io;
     std::shared_ptr<smtp_server_model> model;
     std::shared_ptr<test_peer> peer;
@@ -55,36 +56,6 @@ struct harness {
     std::error_code open() {
         std::optional<std::error_code> r;
         s->async_open([&](std::error_code ec) { r = ec; });
-        run();
-        REQUIRE(r);
-        return *r;
-    }
-    std::error_code authenticate(smtpio::credentials c) {
-        std::optional<std::error_code> r;
-        s->async_authenticate(std::move(c), [&](std::error_code ec) { r = ec; });
-        run();
-        REQUIRE(r);
-        return *r;
-    }
-    std::pair<std::error_code, smtpio::send_result> send(smtpio::envelope env, smtpio::body b,
-                                                         smtpio::send_options so = {}) {
-        std::optional<std::pair<std::error_code, smtpio::send_result>> r;
-        s->async_send(std::move(env), std::move(b), std::move(so),
-                      [&](std::error_code ec, smtpio::send_result res) { r.emplace(ec, std::move(res)); });
-        run();
-        REQUIRE(r);
-        return std::move(*r);
-    }
-    std::error_code quit() {
-        std::optional<std::error_code> r;
-        s->async_quit([&](std::error_code ec) { r = ec; });
-        run();
-        REQUIRE(r);
-        return *r;
-    }
-    std::error_code reset() {
-        std::optional<std::error_code> r;
-        s->async_reset([&](std::error_code ec) { r = ec; });
         run();
         REQUIRE(r);
         return *r;
