@@ -565,10 +565,12 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                 const auto& rv = st_.parser.get();
                 expect e = q_[qhead_++];
                 if (rv.code == 421) {
-                    // RFC 5321 3.8: the server is closing; whatever is open is deferred,
-                    // including a message whose end of data this 421 answers.
+                    // RFC 5321 3.8: the server is closing and takes nothing after this
+                    // command; whatever is open is deferred, including a message whose
+                    // end of data this 421 answers and the messages of a BDAT window
+                    // behind it, written but never taken.
                     st_.last_reply = rv.to_reply();
-                    if (e.c == cmd::eod || e.c == cmd::bdat_last) js_[e.job].eod_written = false;
+                    for (std::size_t k = e.job; k < js_.size(); ++k) js_[k].eod_written = false;
                     abort_from(job_, errc::service_not_available, &st_.last_reply);
                     return next_action::done(errc::service_not_available);
                 }

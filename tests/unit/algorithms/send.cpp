@@ -788,6 +788,16 @@ TEST_CASE("send: BDAT window: several small messages in one write", "[algorithms
         check_outcomes(c.result, {outcome::unknown}); // no reply at all, but every octet went out
         CHECK(c.result.error == errc::connection_closed);
     }
+    SECTION("421 in the window: the messages from there on are deferred (the server takes nothing after it)") {
+        fixture f(caps_chunking, plans());
+        f.d->expect_write(one + two + three);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n421 4.3.2 shutting down\r\n");
+        f.d->expect_done(errc::service_not_available);
+        CHECK(a.result.outcome == message_outcome::delivered);
+        check_outcomes(b.result, {outcome::deferred});
+        CHECK(b.result.recipients[0].reply.code == 421);
+        check_outcomes(c.result, {outcome::deferred});
+    }
     SECTION("the write fails part way: messages wholly written are unknown, the rest deferred") {
         fixture f(caps_chunking, plans());
         f.d->fail_write(one + two + three, errc::connection_closed, one.size() + two.size() - 1);
