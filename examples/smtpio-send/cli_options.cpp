@@ -110,7 +110,7 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     app.add_option("--from", from, "envelope sender ('' allowed)")->group(g3);
     app.add_option("--to", o.to, "recipient (repeatable)")->group(g3);
     app.add_option("--data", o.data_path, "the message as-is, from FILE or - (standard input); default: a small generated message")->group(g3);
-    app.add_flag("--chunking", o.chunking, "BDAT (RFC 3030) instead of DATA when the server offers CHUNKING")->group(g3);
+    app.add_flag("--chunking", o.chunking, "BDAT (RFC 3030) instead of DATA when the server offers CHUNKING (in bulk mode: several messages per write)")->group(g3);
     app.add_option("--auth-user", o.auth_user, "AUTH user name")->group(g3);
     app.add_option("--auth-password-file", password_file, "file holding the AUTH password (one trailing newline ignored)")->group(g3);
     app.add_option("--auth-mech", auth_mech, "PLAIN | LOGIN | XOAUTH2 | SCRAM-SHA-256 | CRAM-MD5 (default: the strongest shared)")->group(g3);
