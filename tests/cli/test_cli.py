@@ -541,6 +541,23 @@ class CliTest(unittest.TestCase):
         self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 4)
         self.assertGreater(obj["messages_per_second"], 0)
 
+    def test_bulk_chunking_every_message_arrives_whole(self):
+        # BDAT windows: several messages per write, RSET between them; the server (smtpio-sink,
+        # which offers CHUNKING) must keep each one whole, once.
+        before = set(self.tls.messages())
+        rc, obj, _, err = run(self.tls_args("--to", "b@cli.test", "--count", "150", "--size", "1000",
+                                            "--connections", "1", "--per-connection", "150", "--chunking"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(obj["messages"], 150)
+        self.assertEqual(obj["messages_delivered"], 150)
+        self.assertEqual(obj["recipients"]["accepted"], 150)
+        self.assertEqual(obj["connections"], 1)
+        new = sorted(set(self.tls.messages()) - before)
+        self.assertEqual(len(new), 150)
+        bodies = {self.tls.read(n) for n in new}
+        self.assertEqual(len(bodies), 1)  # the same generated message, every copy identical
+        self.assertEqual(len(bodies.pop()), 1000)
+
     def test_progress_bar_only_on_a_terminal(self):
         args = [SEND] + [a for a in self.tls_args("--to", "b@cli.test", "--size", "512") if a != "--json"]
         # Not a terminal: no bar.
