@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -79,7 +80,7 @@ std::string bulk_message(const options& o, std::uint64_t size) {
     return m;
 }
 
-asio::awaitable<void> worker(const options& o, setup& s, const std::string& text, tally& t) {
+asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const std::string> text, tally& t) {
     auto ex = co_await asio::this_coro::executor;
     const std::uint64_t total = *o.count;
     const std::uint64_t per = o.per_connection ? o.per_connection : total;
@@ -117,7 +118,7 @@ asio::awaitable<void> worker(const options& o, setup& s, const std::string& text
             msgs.reserve(batch);
             for (std::uint64_t i = 0; i < batch; ++i) {
                 smtpio::envelope env = make_envelope(o);
-                msgs.push_back({std::move(env), smtpio::body::view(text), {}});
+                msgs.push_back({std::move(env), smtpio::body::shared(text), {}});
             }
             std::error_code bec;
             auto results = co_await sess.async_send_batch(std::move(msgs), asio::redirect_error(asio::use_awaitable, bec));
@@ -146,7 +147,8 @@ asio::awaitable<void> worker(const options& o, setup& s, const std::string& text
 
 int run_bulk(const options& o, const std::string* ca_pem) {
     setup s = make_setup(o, ca_pem);
-    std::string text = bulk_message(o, o.size);
+    // One immutable text shared by every message (no copy each, and no one can change it mid-send).
+    auto text = std::make_shared<const std::string>(bulk_message(o, o.size));
     tally t;
     asio::io_context io(1);
     auto start = std::chrono::steady_clock::now();

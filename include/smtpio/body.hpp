@@ -44,11 +44,15 @@ public:
     body(std::string text); // NOLINT: implicit on purpose
     body(const char* text); // NOLINT
 
-    /// The message in `text`, borrowed: it must outlive the send.
+    /// The message in `text`, borrowed: it must outlive the send, unchanged.
     static body view(std::string_view text);
     /// The message held in `text` (owned).
     static body copy(std::string text);
-    /// A message made of several borrowed pieces, in order.
+    /// The message in `text`, shared and immutable: one text for many sends
+    /// (bulk mail) without a copy each.  A null pointer is an empty message.
+    static body shared(std::shared_ptr<const std::string> text);
+    /// A message made of several borrowed pieces, in order (they must outlive the
+    /// send, unchanged).
     static body buffers(std::vector<std::string_view> pieces);
     /// The message in a file, read in pieces of `chunk` octets.
     static body file(std::filesystem::path path, std::size_t chunk = 256 * 1024);
@@ -59,9 +63,13 @@ public:
     std::optional<std::uint64_t> size() const;
     /// True when the body can be read more than once (everything but generators).
     bool rewindable() const noexcept;
-    /// True for memory and buffers: what a scan saw is what is sent (a file can
-    /// change between the scan and the send).
+    /// True for memory and buffers (never a file, which can change between the
+    /// scan before MAIL and the send, nor a generator).
     bool in_memory() const noexcept;
+    /// True when the body holds its text (owned or shared const), so that no one
+    /// can change it between the scan and the send; borrowed views and buffers do
+    /// not (their text must outlive the send and stay unchanged until it ends).
+    bool owns_text() const noexcept;
     /// Opens the source (a file) and positions it at the start; call before reading.
     std::error_code open();
     /// The next piece; empty at the end.  See proto::body_source.

@@ -17,6 +17,7 @@ struct body::source {
     virtual std::optional<std::uint64_t> size() const = 0;
     virtual bool rewindable() const noexcept { return true; }
     virtual bool in_memory() const noexcept { return false; }
+    virtual bool owns_text() const noexcept { return false; }
     virtual std::error_code open() = 0; // (re)start from the beginning
     virtual std::string_view next(std::error_code& ec) = 0;
 };
@@ -27,11 +28,14 @@ class memory_source final : public body::source {
 public:
     // Sources live on the heap (held by body), so view_ may point into owned_.
     explicit memory_source(std::string owned) : owned_(std::move(owned)), view_(owned_) {}
-    explicit memory_source(std::string_view borrowed) : view_(borrowed) {}
+    explicit memory_source(std::string_view borrowed) : view_(borrowed), owns_(false) {}
+    explicit memory_source(std::shared_ptr<const std::string> shared)
+        : shared_(std::move(shared)), view_(shared_ ? std::string_view(*shared_) : std::string_view()) {}
     memory_source(const memory_source&) = delete;
     memory_source& operator=(const memory_source&) = delete;
     std::optional<std::uint64_t> size() const override { return view_.size(); }
     bool in_memory() const noexcept override { return true; }
+    bool owns_text() const noexcept override { return owns_; }
     std::error_code open() override {
         done_ = false;
         return {};
@@ -45,7 +49,9 @@ public:
 
 private:
     std::string owned_;
+    std::shared_ptr<const std::string> shared_;
     std::string_view view_;
+    bool owns_ = true; // owned_ or shared_: nobody can change the text during a send
     bool done_ = false;
 };
 
@@ -158,6 +164,9 @@ inline body::body(std::string text) : src_(std::make_unique<detail::memory_sourc
 inline body::body(const char* text) : body(std::string(text ? text : "")) {}
 inline body body::view(std::string_view text) { return body(std::make_unique<detail::memory_source>(text)); }
 inline body body::copy(std::string text) { return body(std::move(text)); }
+inline body body::shared(std::shared_ptr<const std::string> text) {
+    return body(std::make_unique<detail::memory_source>(std::move(text)));
+}
 inline body body::buffers(std::vector<std::string_view> p) {
     return body(std::make_unique<detail::buffers_source>(std::move(p)));
 }
@@ -171,6 +180,7 @@ inline body body::generator(generator_fn fn, std::size_t chunk) {
 inline std::optional<std::uint64_t> body::size() const { return src_->size(); }
 inline bool body::rewindable() const noexcept { return src_->rewindable(); }
 inline bool body::in_memory() const noexcept { return src_->in_memory(); }
+inline bool body::owns_text() const noexcept { return src_->owns_text(); }
 inline std::error_code body::open() { return src_->open(); }
 inline std::string_view body::next(std::error_code& ec) { return src_->next(ec); }
 

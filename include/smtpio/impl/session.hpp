@@ -622,9 +622,12 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
         if (facts.longest_line > 998) return errc::body_line_too_long;
     }
     if (chunk && plan.enc == proto::encoding::dot_stuffed) plan.enc = proto::encoding::chunked;
-    // A message in memory that encoding would not change is copied as it is.
-    plan.verbatim = scanned && m.content.in_memory() && plan.enc != proto::encoding::binary &&
-                    facts.encodes_verbatim(plan.enc);
+    // A message in memory that encoding would not change is copied as it is: for
+    // BDAT (length-framed: its text cannot end the data early) from any memory,
+    // for DATA only from text the body holds (a borrowed text changed after this
+    // scan must still be dot-stuffed: DESIGN rule 6).
+    plan.verbatim = scanned && plan.enc != proto::encoding::binary && facts.encodes_verbatim(plan.enc) &&
+                    (plan.enc == proto::encoding::chunked ? m.content.in_memory() : m.content.owns_text());
     if (caps.size_advertised() && scanned) {
         std::uint64_t size = plan.enc == proto::encoding::binary ? *m.content.size() : facts.normalised_size;
         if (caps.size_limit() > 0 && size > caps.size_limit()) return errc::message_too_big;

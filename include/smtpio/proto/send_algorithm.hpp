@@ -498,7 +498,8 @@ inline void send_algorithm::append_window() {
         if (q_.size() + 3 + plans_[nj].env->to.size() > cfg_.max_group) return;
         if (st_.wbuf.size() >= cfg_.block_size) return;
         stage_bdat(nj);
-        if (!staged_ || !staged_last_) return;
+        // It waits in stage_ for its turn when it does not fit (whole, and in this write).
+        if (!staged_ || !staged_last_ || st_.wbuf.size() + stage_.size() > cfg_.block_size) return;
         start_job(nj);
         write_rset(st_.wbuf);
         q_.push_back({cmd::rset, static_cast<std::uint32_t>(nj), 0});

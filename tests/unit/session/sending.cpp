@@ -311,3 +311,73 @@ TEST_CASE("batch with CHUNKING: small messages share one write, each keeps its o
     CHECK(r.outcome == message_outcome::delivered);
     CHECK(h.peer->write_log()[0].rfind("MAIL FROM:", 0) == 0);
 }
+
+TEST_CASE("copied, not encoded: only what cannot change, and never past DESIGN rule 6", "[session][security][verbatim]") {
+    // CRLF lines only, ending in CRLF: encoding would change nothing but the end of data.
+    const std::string clean = "Subject: v\r\n\r\none\r\nX\r\nQUIT\r\n";
+    const std::string stuffed_wire = "Subject: v\r\n\r\none\r\n..\r\nQUIT\r\n.\r\n";
+    SECTION("a borrowed text changed after the scan is still dot-stuffed (DATA)") {
+        std::string text = clean;
+        test::smtp_script s;
+        s.on_command = [&](test::smtp_server_model&, std::string_view line, const std::string&) -> std::optional<std::string> {
+            if (line == "DATA") text[text.find('X')] = '.'; // the caller breaks the contract mid-send
+            return std::nullopt;
+        };
+        test::harness h(s);
+        REQUIRE_FALSE(h.open());
+        h.peer->clear_written();
+        auto [ec, r] = h.send(test::env({"b@example.com"}), smtpio::body::view(text));
+        CHECK(r.outcome == message_outcome::delivered);
+        const auto& log = h.peer->write_log();
+        REQUIRE(log.size() == 2);
+        CHECK(log[1] == stuffed_wire); // the "." line went out as "..": the data did not end early
+        REQUIRE(h.model->messages().size() == 1);
+        CHECK(h.model->messages()[0].content == "Subject: v\r\n\r\none\r\n.\r\nQUIT\r\n");
+        CHECK(count_of(h.model->command_lines(), "QUIT") == 0);
+    }
+    SECTION("a text split across buffers at CR | LF . is stuffed") {
+        const std::string a = "Subject: v\r\n\r\none\r", b = "\n.x\r\n";
+        test::harness h;
+        REQUIRE_FALSE(h.open());
+        h.peer->clear_written();
+        auto [ec, r] = h.send(test::env({"b@example.com"}), smtpio::body::buffers({a, b}));
+        CHECK(r.outcome == message_outcome::delivered);
+        REQUIRE(h.peer->write_log().size() == 2);
+        CHECK(h.peer->write_log()[1] == "Subject: v\r\n\r\none\r\n..x\r\n.\r\n");
+    }
+    SECTION("owned and shared texts without dot lines go as they are; with one, stuffed") {
+        for (bool shared : {false, true}) {
+            INFO("shared " << shared);
+            test::harness h;
+            REQUIRE_FALSE(h.open());
+            h.peer->clear_written();
+            auto make = [&](const std::string& t) {
+                return shared ? smtpio::body::shared(std::make_shared<const std::string>(t)) : smtpio::body(t);
+            };
+            auto [ec1, r1] = h.send(test::env({"b@example.com"}), make(clean));
+            CHECK(r1.outcome == message_outcome::delivered);
+            auto [ec2, r2] = h.send(test::env({"b@example.com"}), make("Subject: v\r\n\r\n.\r\n"));
+            CHECK(r2.outcome == message_outcome::delivered);
+            const auto& log = h.peer->write_log();
+            REQUIRE(log.size() == 4);
+            CHECK(log[1] == clean + ".\r\n");
+            CHECK(log[3] == "Subject: v\r\n\r\n..\r\n.\r\n");
+        }
+    }
+    SECTION("BDAT: a borrowed text is length-framed, so it may be copied") {
+        test::smtp_script s;
+        s.extensions = {"PIPELINING", "CHUNKING"};
+        smtpio::session_options o = test::test_options();
+        o.extensions.chunking = true;
+        test::harness h(s, o);
+        REQUIRE_FALSE(h.open());
+        h.peer->clear_written();
+        const std::string dotted = "Subject: v\r\n\r\n.\r\nQUIT\r\n";
+        auto [ec, r] = h.send(test::env({"b@example.com"}), smtpio::body::view(dotted));
+        CHECK(r.outcome == message_outcome::delivered);
+        REQUIRE(h.peer->write_log().size() == 1);
+        CHECK(h.peer->write_log()[0] == "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 23 LAST\r\n" + dotted);
+        CHECK(h.model->messages()[0].content == dotted);
+        CHECK(count_of(h.model->command_lines(), "QUIT") == 0);
+    }
+}
