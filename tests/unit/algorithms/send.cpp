@@ -859,3 +859,68 @@ TEST_CASE("send: BDAT window: several small messages in one write", "[algorithms
         CHECK(c.result.outcome == message_outcome::deferred);
     }
 }
+
+TEST_CASE("send: BDAT window edges", "[algorithms][send][bdat][window]") {
+    const std::string one = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    const std::string two = "RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    SECTION("421 to the RSET: the message behind it is deferred") {
+        msg a("a@example.org", {"b@example.com"});
+        msg b("a@example.org", {"c@example.com"});
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), b.plan(proto::encoding::chunked)});
+        f.d->expect_write(one + two).reply("250 ok\r\n250 ok\r\n250 queued A\r\n421 4.3.2 bye\r\n");
+        f.d->expect_done(errc::service_not_available);
+        CHECK(a.result.outcome == message_outcome::delivered);
+        check_outcomes(b.result, {outcome::deferred});
+    }
+    SECTION("the window's last BDAT LAST fails, then a DATA message: RSET alone first") {
+        msg a("a@example.org", {"b@example.com"});
+        msg b("a@example.org", {"c@example.com"});
+        msg c("a@example.org", {"d@example.com"});
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), b.plan(proto::encoding::chunked), c.plan()});
+        f.d->expect_write(one + two);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n250 ok\r\n554 5.6.0 no\r\n");
+        f.d->expect_write("RSET\r\n", phase::rset).reply("250 ok\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.com>\r\nDATA\r\n").reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        f.d->expect_data_write(body_wire, false).reply("250 queued C\r\n").expect_done();
+        CHECK(b.result.outcome == message_outcome::rejected);
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("a large message's MAIL refused after the window: the next sends its own body") {
+        msg a("a@example.org", {"b@example.com"});
+        msg big("a@example.org", {"c@example.com"}, {"0123456789012345678901234567890123456789\r\n"});
+        msg c("a@example.org", {"d@example.com"});
+        proto::send_config cfg;
+        cfg.block_size = 32;
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), big.plan(proto::encoding::chunked),
+                                  c.plan(proto::encoding::chunked)}, cfg);
+        f.d->expect_write(one).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\n").reply("550 5.7.1 no\r\n503 5.5.1 no\r\n");
+        f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<d@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n");
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued C\r\n").expect_done();
+        CHECK(big.result.outcome == message_outcome::rejected);
+        CHECK(big.result.data_octets == 0);
+        CHECK(c.result.outcome == message_outcome::delivered);
+    }
+    SECTION("a window stays within block_size octets") {
+        msg a("a@example.org", {"b@example.com"});
+        msg b("a@example.org", {"c@example.com"});
+        proto::send_config cfg;
+        cfg.block_size = static_cast<std::size_t>(one.size() + 10); // room for a, not for a and b
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), b.plan(proto::encoding::chunked)}, cfg);
+        f.d->expect_write(one).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+        f.d->expect_write(two.substr(6)).reply("250 ok\r\n250 ok\r\n250 queued B\r\n").expect_done();
+        CHECK(b.result.outcome == message_outcome::delivered);
+    }
+}
+
+TEST_CASE("send: a verbatim plan is copied, not encoded", "[algorithms][send][verbatim]") {
+    // The planner sets `verbatim` only when encoding would change nothing; the
+    // machine then trusts it: a bare LF goes out as it is (here, to show the copy).
+    msg m("a@example.org", {"b@example.com"}, {"Subject: t\r\n\r\nraw\n", "x\r\n"});
+    auto p = m.plan();
+    p.verbatim = true;
+    fixture f(caps_pipe, {p});
+    f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n").reply("250 ok\r\n250 ok\r\n354 go\r\n");
+    f.d->expect_data_write("Subject: t\r\n\r\nraw\nx\r\n.\r\n", false).reply("250 ok\r\n").expect_done();
+    CHECK(m.result.outcome == message_outcome::delivered);
+}
