@@ -87,8 +87,9 @@ def cases(certs):
                                            r"defer-carol@example\.org: deferred -- 451 4\.2\.0 .* => queue",
                                            r"message: partial \(1 accepted, 1 rejected, 1 deferred, 0 unknown\)"])],
         "07_reuse_and_batch": [("starttls", ["4"], {}, 0, [r"send 3: delivered", r"batch 4: delivered",
+                                                           r"BDAT batch 4: delivered",
                                                            r"second connection: TLS session resumed: true",
-                                                           r"delivered 7 of 7 messages"])],
+                                                           r"delivered 11 of 11 messages"])],
         "08_tls_demand": [("starttls", [], {}, 0, [r"session: TLSv1\.[23], peer verified: true \(ok\)",
                                                    r"password reset: delivered",
                                                    r"DANE-only message: not sent: The send demanded DANE .*"
