@@ -10,12 +10,14 @@
 #include <smtpio/envelope.hpp>
 #include <smtpio/options.hpp>
 #include <smtpio/result.hpp>
+#include <smtpio/session.hpp>
 
 #include <catch2/catch.hpp>
 
 #include <optional>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 namespace smtpio::test {
 
@@ -28,6 +30,15 @@ struct session_ops {
         std::optional<std::pair<std::error_code, smtpio::send_result>> r;
         self().s->async_send(std::move(env), std::move(b), std::move(so),
                              [&](std::error_code ec, smtpio::send_result res) { r.emplace(ec, std::move(res)); });
+        self().run();
+        REQUIRE(r);
+        return std::move(*r);
+    }
+    std::pair<std::error_code, std::vector<smtpio::send_result>> send_batch(std::vector<smtpio::message> msgs) {
+        std::optional<std::pair<std::error_code, std::vector<smtpio::send_result>>> r;
+        self().s->async_send_batch(std::move(msgs), [&](std::error_code ec, std::vector<smtpio::send_result> v) {
+            r.emplace(ec, std::move(v));
+        });
         self().run();
         REQUIRE(r);
         return std::move(*r);

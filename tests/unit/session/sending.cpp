@@ -96,13 +96,9 @@ TEST_CASE("batch: the end of one message and the next group go in one write", "[
     msgs.push_back({test::env({"b@example.com"}), body_text, {}});
     msgs.push_back({test::env({"bad address"}), body_text, {}});
     msgs.push_back({test::env({"c@example.com", "d@example.com"}), body_text, {}});
-    std::optional<std::vector<smtpio::send_result>> rs;
-    h.s->async_send_batch(std::move(msgs), [&](std::error_code ec, std::vector<smtpio::send_result> v) {
-        CHECK_FALSE(ec);
-        rs = std::move(v);
-    });
-    h.run();
-    REQUIRE(rs);
+    auto [batch_ec, results] = h.send_batch(std::move(msgs));
+    CHECK_FALSE(batch_ec);
+    const auto* rs = &results;
     REQUIRE(rs->size() == 3);
     CHECK((*rs)[0].outcome == message_outcome::delivered);
     CHECK((*rs)[1].outcome == message_outcome::not_sent);
@@ -278,13 +274,9 @@ TEST_CASE("batch with CHUNKING: small messages share one write, each keeps its o
     for (int i = 0; i < 5; ++i)
         msgs.push_back({test::env({"r" + std::to_string(i) + "@example.com"}, i == 2 ? "refused@example.org" : "a@example.org"),
                         "Subject: " + std::to_string(i) + "\r\n\r\nbody " + std::to_string(i) + "\r\n", {}});
-    std::optional<std::vector<smtpio::send_result>> rs;
-    h.s->async_send_batch(std::move(msgs), [&](std::error_code ec, std::vector<smtpio::send_result> v) {
-        CHECK_FALSE(ec);
-        rs = std::move(v);
-    });
-    h.run();
-    REQUIRE(rs);
+    auto [batch_ec, results] = h.send_batch(std::move(msgs));
+    CHECK_FALSE(batch_ec);
+    const auto* rs = &results;
     REQUIRE(rs->size() == 5);
     for (int i = 0; i < 5; ++i) {
         INFO("message " << i);
