@@ -189,111 +189,294 @@ inline run_result encode_run(const char* p, const char* end, char* o, std::uint6
     return encode_run_sse2(p, end, o, high, line_len, max_line, stuff);
 }
 
-// The body scanner's state while it reads one chunk.
+// The body scanner's state while it reads one chunk.  Positions are offsets
+// into the chunk.  `vlb` is where the current line begins, less the octets of
+// it that earlier chunks held (modulo 2^N, so it may wrap below zero): a line
+// that ends at offset q is q - vlb octets long, wherever it began.  Each CRLF
+// moves `vlb` by exactly the octets it adds to the normalised size (the line
+// and its CRLF), so ordinary text needs no other count; a bare CR or LF adds
+// one octet more (it becomes CRLF), counted in `extra`.
 struct scan_state {
-    const char* end;
-    const char* line_begin;      // where the current line begins in the chunk
-    std::size_t carry;           // octets of the current line before line_begin (earlier chunks)
-    std::uint64_t normalised;    // octets of the completed lines, with CRLF line ends
-    std::size_t longest;
-    bool skip_lf;                // the chunk ended with a CR: a LF next belongs to it
+    const char* base;            // the chunk
+    std::size_t size;
+    std::size_t vlb;
+    std::uint64_t extra = 0;     // octets bare CRs and LFs add when they become CRLF
+    std::size_t longest = 0;
+    bool skip_lf = false;        // the chunk ended with a CR: a LF next belongs to it
     bool bare = false;           // a CR or LF not part of a CRLF
-    bool dot = false;            // a line (after the first) begins with "."
-
-    // A CR or LF at q ends a line (CRLF on the wire); a CR takes the LF right
-    // after it along.  Returns where the next line begins.
-    const char* at_line_end(const char* q) noexcept {
-        std::size_t len = carry + static_cast<std::size_t>(q - line_begin);
-        if (len > longest) longest = len;
-        normalised += len + 2;
-        carry = 0;
-        const char* next = q + 1;
-        if (*q == '\r') {
-            if (q + 1 == end) {
-                skip_lf = true;
-                return end;
-            }
-            if (q[1] == '\n') next = q + 2;
-            else bare = true;
-        } else {
-            bare = true; // a LF here never follows its CR: those are skipped
-        }
-        if (next < end && *next == '.') dot = true;
-        return next;
-    }
+    bool dot = false;            // a line (after the first in the chunk) begins with "."
+    bool high = false;           // an octet above 0x7F
+    bool nul = false;            // a NUL
 };
 
-// Scans 64-octet blocks from p for line ends, as four SSE2 or two AVX2 vectors;
-// returns where it stopped (fewer than 64 octets before the end).  ORs into
-// `high` and `nul` whether octets above 0x7F or NULs occur.  LOAD_MASKS loads
-// the block at p and sets `mask` (CR, LF), `hi` and `nz`.
-#define SMTPIO_DETAIL_SCAN_BODY(LOAD_MASKS)                                                                    \
-    std::uint64_t any_high = 0, any_nul = 0;                                                                   \
-    while (st.end - p >= 64) {                                                                                 \
-        std::uint64_t mask, hi, nz;                                                                            \
-        LOAD_MASKS                                                                                             \
-        any_high |= hi;                                                                                        \
-        any_nul |= nz;                                                                                         \
-        const char* next = p + 64;                                                                             \
-        while (mask != 0) {                                                                                    \
-            const char* q = p + __builtin_ctzll(mask);                                                         \
-            mask &= mask - 1;                                                                                  \
-            if (q < st.line_begin) continue; /* the LF of a CRLF, taken with its CR */                         \
-            st.line_begin = st.at_line_end(q);                                                                 \
-            if (st.line_begin > next) next = st.line_begin; /* a CRLF across blocks */                         \
-        }                                                                                                      \
-        p = next;                                                                                              \
-    }                                                                                                          \
-    high = high || any_high != 0;                                                                              \
-    nul = nul || any_nul != 0;                                                                                 \
-    return p;
-
-inline const char* scan_blocks_sse2(const char* p, scan_state& st, bool& high, bool& nul) noexcept {
-#ifdef SMTPIO_HAVE_SSE2
-    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
-    SMTPIO_DETAIL_SCAN_BODY({
-        mask = hi = nz = 0;
-        for (unsigned i = 0; i < 64; i += 16) {
-            __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-            auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-            mask |= static_cast<std::uint64_t>(m) << i;
-            hi |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(v))) << i;
-            nz |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, zero)))) << i;
+// The exact rules, for the CR, LF and NUL octets that `e` marks in the block at
+// offset `at` (bit k: the octet at + k, which is in the chunk), in order.  A CR
+// or LF ends a line (CRLF on the wire); a CR takes the LF right after it along,
+// so a LF visited here never follows its CR.  The octet at `at` must not be a LF
+// taken with an earlier CR.  Returns where the next block begins: at + 64, or
+// one more when the block's last octet is a CR whose LF follows.
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noinline)) // kept out of the block loops, which call it rarely
+#endif
+inline std::size_t scan_visit(scan_state& st, std::size_t at, std::uint64_t e) noexcept {
+    std::size_t next = at + 64;
+    while (e != 0) {
+        const std::size_t q = at + static_cast<unsigned>(__builtin_ctzll(e));
+        e &= e - 1;
+        const char c = st.base[q];
+        if (c == '\0') {
+            st.nul = true;
+            continue;
         }
-    })
+        const std::size_t len = q - st.vlb;
+        if (len > st.longest) st.longest = len;
+        std::size_t nl = q + 1; // where the next line begins
+        if (c == '\r') {
+            if (nl == st.size) { // the chunk's last octet: its LF may begin the next chunk
+                st.skip_lf = true;
+                ++st.extra;
+                st.vlb = nl;
+                return nl;
+            }
+            if (st.base[nl] == '\n') {
+                ++nl;
+                e &= e - 1; // the LF's bit, when it is in this block
+                if (nl > next) next = nl;
+            } else {
+                st.bare = true;
+            }
+        } else {
+            st.bare = true;
+        }
+        st.extra += q + 2 - nl; // 1 for a bare CR or LF, 0 for a CRLF
+        st.vlb = nl;
+        if (nl < st.size && st.base[nl] == '.') st.dot = true;
+    }
+    return next;
+}
+
+// Scans the chunk in 64-octet blocks from offset i to its end when it holds at
+// least 64 octets (else returns i: scan_tail does the rest).  LOAD_MASK sets
+// `e` for the 64 octets at `s`: a bit for each CR and LF (and NUL; or else NULs
+// are found through vector accumulators), and gathers the 8-bit and NUL facts
+// in vectors, which FINISH turns into st.high and st.nul and RESET clears.
+// CTZ(x) is the index of the lowest set bit of x != 0.
+//
+// In text nearly every block holds no line end, or CRLF pairs only, and a few
+// bit operations do for each pair (SMTPIO_DETAIL_SCAN_PAIRS): the CRLF at q
+// ends a line of q - vlb octets (vlb as an address here), the next begins at
+// q + 2 and is a dot line when the octet there is ".".  From the first other
+// octet on (a bare CR or LF, a NUL) scan_visit does the block.  A CR as the
+// block's last octet takes the LF after the block along; the next block then
+// begins after that LF.  The last block is the chunk's last 64 octets, its
+// bits for octets before i cleared.  `crlf` is "\r\n" read as a 16-bit integer
+// on x86 (little-endian).
+//
+// SMTPIO_DETAIL_SCAN_PAIRS(CTZ, TAIL) takes the CRLF pairs from the bottom of
+// `e` (not empty) until it meets another octet.  The octet after the block can
+// be read, unless TAIL: then the block ends the chunk, so it stops at the last
+// octet and looks for a dot only before the end.
+#define SMTPIO_DETAIL_SCAN_PAIRS(CTZ, TAIL)                                                                    \
+    do {                                                                                                       \
+        const char* const q = s + CTZ(e);                                                                      \
+        if ((TAIL) && q + 1 == end) break;                                                                     \
+        std::uint16_t pair;                                                                                    \
+        std::memcpy(&pair, q, 2);                                                                              \
+        if (__builtin_expect(pair != crlf, 0)) break;                                                          \
+        const std::size_t len = reinterpret_cast<std::uintptr_t>(q) - vlb;                                     \
+        longest = len > longest ? len : longest;                                                               \
+        vlb = reinterpret_cast<std::uintptr_t>(q) + 2;                                                         \
+        if ((!(TAIL) || q + 2 != end) && __builtin_expect(q[2] == '.', 0)) st.dot = true;                      \
+        e &= e - 1;                                                                                            \
+        e &= e - 1; /* its LF */                                                                               \
+    } while (e != 0);
+
+#define SMTPIO_DETAIL_SCAN_BODY(LOAD_MASK, CTZ, FINISH, RESET)                                                 \
+    const char* const base = st.base;                                                                          \
+    const std::size_t size = st.size;                                                                          \
+    if (size < 64) return i;                                                                                   \
+    const char* const end = base + size;                                                                       \
+    constexpr std::uint16_t crlf = 0x0a0d;                                                                     \
+    const auto base_at = reinterpret_cast<std::uintptr_t>(base);                                               \
+    std::uintptr_t vlb = base_at + st.vlb; /* st.vlb as an address (modulo 2^N too) */                         \
+    std::size_t longest = st.longest;                                                                          \
+    std::uint64_t e;                                                                                           \
+    const char* s = base + i;                                                                                  \
+    if (size - i >= 65) {                                                                                      \
+        const char* const last = end - 65; /* the last block with an octet after it */                         \
+        do {                                                                                                   \
+            LOAD_MASK                                                                                          \
+            if (e == 0) {                                                                                      \
+                s += 64;                                                                                       \
+                continue;                                                                                      \
+            }                                                                                                  \
+            if (__builtin_expect((e >> 63) == 0, 1)) {                                                         \
+                SMTPIO_DETAIL_SCAN_PAIRS(CTZ, false)                                                           \
+            } else if (s[63] != '\r') { /* a LF last: the CRLF before it is a pair */                          \
+                SMTPIO_DETAIL_SCAN_PAIRS(CTZ, false)                                                           \
+            } else { /* a CR last (rare): its LF, if any, begins the next block */                             \
+                e &= ~(std::uint64_t{1} << 63);                                                                \
+                if (e != 0) SMTPIO_DETAIL_SCAN_PAIRS(CTZ, false)                                               \
+                if (e == 0 && s[64] == '\n' && s < last) {                                                     \
+                    const char* const q = s + 63;                                                              \
+                    const std::size_t len = reinterpret_cast<std::uintptr_t>(q) - vlb;                         \
+                    longest = len > longest ? len : longest;                                                   \
+                    vlb = reinterpret_cast<std::uintptr_t>(q) + 2;                                             \
+                    if (q[2] == '.') st.dot = true; /* s < last: q + 2 < end */                                \
+                    s += 65;                                                                                   \
+                    continue;                                                                                  \
+                }                                                                                              \
+                e |= std::uint64_t{1} << 63; /* no LF, or the last block: scan_visit */                        \
+            }                                                                                                  \
+            if (e != 0) {                                                                                      \
+                FINISH /* and RESET: no vector stays live across the call */                                   \
+                RESET                                                                                          \
+                st.vlb = vlb - base_at;                                                                        \
+                st.longest = longest;                                                                          \
+                s = base + (scan_visit(st, static_cast<std::size_t>(s - base), e) - 64);                       \
+                vlb = base_at + st.vlb;                                                                        \
+                longest = st.longest;                                                                          \
+            }                                                                                                  \
+            s += 64;                                                                                           \
+        } while (s <= last);                                                                                   \
+        i = static_cast<std::size_t>(s - base);                                                                \
+    }                                                                                                          \
+    if (i < size) {                                                                                            \
+        const std::size_t at = size - 64;                                                                      \
+        s = end - 64;                                                                                          \
+        LOAD_MASK /* (the octets before i again: the accumulators do not mind) */                              \
+        FINISH                                                                                                 \
+        e &= ~std::uint64_t{0} << (i - at);                                                                    \
+        if (e != 0) SMTPIO_DETAIL_SCAN_PAIRS(CTZ, true)                                                        \
+        st.vlb = vlb - base_at;                                                                                \
+        st.longest = longest;                                                                                  \
+        if (e != 0) scan_visit(st, at, e);                                                                     \
+    } else {                                                                                                   \
+        FINISH                                                                                                 \
+        st.vlb = vlb - base_at;                                                                                \
+        st.longest = longest;                                                                                  \
+    }                                                                                                          \
+    return size;
+
+#define SMTPIO_DETAIL_CTZ(x) static_cast<std::size_t>(static_cast<unsigned>(__builtin_ctzll(x)))
+
+inline std::size_t scan_blocks_sse2(scan_state& st, std::size_t i) noexcept {
+#ifdef SMTPIO_HAVE_SSE2
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    __m128i any_or = _mm_setzero_si128(); // OR of the octets: its top bits say "8-bit"
+    __m128i any_min = _mm_set1_epi8(-1);  // the least octet: 0 says "NUL"
+    SMTPIO_DETAIL_SCAN_BODY(
+        {
+            e = 0;
+            for (unsigned j = 0; j < 64; j += 16) {
+                __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + j));
+                any_or = _mm_or_si128(any_or, v);
+                any_min = _mm_min_epu8(any_min, v);
+                auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+                e |= static_cast<std::uint64_t>(m) << j;
+            }
+        },
+        SMTPIO_DETAIL_CTZ,
+        {
+            st.high = st.high || _mm_movemask_epi8(any_or) != 0;
+            st.nul = st.nul || _mm_movemask_epi8(_mm_cmpeq_epi8(any_min, _mm_setzero_si128())) != 0;
+        },
+        {
+            any_or = _mm_setzero_si128();
+            any_min = _mm_set1_epi8(-1);
+        })
 #else
     (void)st;
-    (void)high;
-    (void)nul;
-    return p;
+    return i;
 #endif
 }
 
 #ifdef SMTPIO_HAVE_AVX2_DISPATCH
-__attribute__((target("avx2"))) inline const char* scan_blocks_avx2(const char* p, scan_state& st, bool& high,
-                                                                    bool& nul) noexcept {
-    const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n'), zero = _mm256_setzero_si256();
-    SMTPIO_DETAIL_SCAN_BODY({
-        __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-        __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32));
-        auto m0 = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v0, cr), _mm256_cmpeq_epi8(v0, lf))));
-        auto m1 = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v1, cr), _mm256_cmpeq_epi8(v1, lf))));
-        mask = static_cast<std::uint64_t>(m0) | static_cast<std::uint64_t>(m1) << 32;
-        hi = static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(v0))) |
-             static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(v1))) << 32;
-        nz = static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v0, zero)))) |
-             static_cast<std::uint64_t>(static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v1, zero)))) << 32;
-    })
+// True when the CPU has AVX2 and BMI1/BMI2 (every one with AVX2 so far has).
+inline bool cpu_has_avx2_bmi2() noexcept {
+    static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    return yes;
+}
+
+__attribute__((target("avx2,bmi,bmi2"))) inline std::size_t scan_blocks_avx2(scan_state& st, std::size_t i) noexcept {
+    // One shuffle classifies an octet by its low four bits: the table holds, at
+    // 0x0, 0xA and 0xD, the one octet below 0x80 with those bits that matters
+    // (NUL, LF, CR) and 0xFF (matches nothing) elsewhere; octets from 0x80 up
+    // shuffle to 0, which they never equal.  So e marks CR, LF and NUL.
+    const __m256i table = _mm256_setr_epi8(0, -1, -1, -1, -1, -1, -1, -1, -1, -1, '\n', -1, -1, '\r', -1, -1, //
+                                           0, -1, -1, -1, -1, -1, -1, -1, -1, -1, '\n', -1, -1, '\r', -1, -1);
+    __m256i any_or = _mm256_setzero_si256();
+    SMTPIO_DETAIL_SCAN_BODY(
+        {
+            __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s));
+            __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + 32));
+            any_or = _mm256_or_si256(any_or, _mm256_or_si256(v0, v1));
+            auto m0 = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v0), v0)));
+            auto m1 = static_cast<unsigned>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_shuffle_epi8(table, v1), v1)));
+            e = static_cast<std::uint64_t>(m0) | static_cast<std::uint64_t>(m1) << 32;
+        },
+        _tzcnt_u64, { st.high = st.high || _mm256_movemask_epi8(any_or) != 0; }, { any_or = _mm256_setzero_si256(); })
 }
 #endif
 
 #undef SMTPIO_DETAIL_SCAN_BODY
+#undef SMTPIO_DETAIL_SCAN_PAIRS
+#undef SMTPIO_DETAIL_CTZ
 
-inline const char* scan_blocks(const char* p, scan_state& st, bool& high, bool& nul) noexcept {
+inline std::size_t scan_blocks(scan_state& st, std::size_t i) noexcept {
 #ifdef SMTPIO_HAVE_AVX2_DISPATCH
-    if (cpu_has_avx2()) return scan_blocks_avx2(p, st, high, nul);
+    if (cpu_has_avx2_bmi2()) return scan_blocks_avx2(st, i);
 #endif
-    return scan_blocks_sse2(p, st, high, nul);
+    return scan_blocks_sse2(st, i);
+}
+
+// The masks of one block for scan_tail: `e` marks CR, LF and NUL, `h` octets
+// above 0x7F, among the n <= 64 octets at s (bits from n up are clear).
+inline void scan_block_masks(const char* s, std::size_t n, std::uint64_t& e, std::uint64_t& h) noexcept {
+#ifdef SMTPIO_HAVE_SSE2
+    alignas(16) char pad[64];
+    if (n < 64) { // a short chunk: the block is a copy, padded with spaces
+        std::memset(pad, ' ', sizeof pad);
+        std::memcpy(pad, s, n);
+        s = pad;
+    }
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+    e = h = 0;
+    for (unsigned j = 0; j < 64; j += 16) {
+        __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + j));
+        __m128i sp = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf)), _mm_cmpeq_epi8(v, zero));
+        e |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(sp))) << j;
+        h |= static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(v))) << j;
+    }
+#else
+    e = h = 0;
+    for (std::size_t j = 0; j < n; ++j) {
+        const auto c = static_cast<unsigned char>(s[j]);
+        if (c == '\r' || c == '\n' || c == 0) e |= std::uint64_t{1} << j;
+        if (c >= 0x80) h |= std::uint64_t{1} << j;
+    }
+#endif
+}
+
+// The rest of the chunk from offset i, a block at a time: nothing after
+// scan_blocks, except in a chunk shorter than a block (read from a padded
+// copy) or without SSE2.
+inline void scan_tail(scan_state& st, std::size_t i) noexcept {
+    while (i < st.size) {
+        std::size_t at = i;
+        std::size_t n = st.size - i < 64 ? st.size - i : 64;
+        if (n < 64 && st.size >= 64) {
+            at = st.size - 64;
+            n = 64;
+        }
+        std::uint64_t e, h;
+        scan_block_masks(st.base + at, n, e, h);
+        const std::uint64_t mine = ~std::uint64_t{0} << (i - at); // i - at < 64
+        e &= mine;
+        h &= mine;
+        if (h != 0) st.high = true;
+        i = scan_visit(st, at, e);
+    }
 }
 
 } // namespace detail
@@ -391,33 +574,26 @@ inline std::size_t data_encoder::finish(char* out) noexcept {
 inline void data_encoder::finish(buffer& out) { out.commit(finish(out.prepare(8))); }
 
 inline void body_scanner::scan(std::string_view chunk) noexcept {
-    const char* p = chunk.data();
-    const char* const end = p + chunk.size();
-    if (p == end) return;
+    if (chunk.empty()) return;
+    std::size_t i = 0;
     if (skip_lf_) {
-        if (*p == '\n') ++p; // the LF of a CRLF cut between two chunks
+        if (chunk[0] == '\n') i = 1; // the LF of a CRLF cut between two chunks
         else f_.bare_line_end = true;
     }
-    if (line_len_ == 0 && p < end && *p == '.') f_.dot_line = true; // a line begins in this chunk
-    detail::scan_state st{end, p, line_len_, f_.normalised_size, f_.longest_line, false};
-    p = detail::scan_blocks(p, st, f_.eight_bit, f_.has_nul);
-    while (p < end) {
-        auto c = static_cast<unsigned char>(*p);
-        if (c == '\r' || c == '\n') {
-            if (p >= st.line_begin) st.line_begin = st.at_line_end(p);
-            p = st.line_begin > p ? st.line_begin : p + 1;
-            continue;
-        }
-        if (c >= 0x80) f_.eight_bit = true;
-        if (c == 0) f_.has_nul = true;
-        ++p;
-    }
-    f_.normalised_size = st.normalised;
+    if (line_len_ == 0 && i < chunk.size() && chunk[i] == '.') f_.dot_line = true; // a line begins in this chunk
+    detail::scan_state st{chunk.data(), chunk.size(), i - line_len_};
+    st.longest = f_.longest_line;
+    const std::size_t vlb0 = st.vlb;
+    detail::scan_tail(st, detail::scan_blocks(st, i));
+    // The lines ended in this chunk, with CRLF: from vlb0 to the new line start, and one more octet per bare CR or LF.
+    f_.normalised_size += static_cast<std::uint64_t>(st.vlb - vlb0) + st.extra;
     f_.longest_line = st.longest;
+    f_.eight_bit = f_.eight_bit || st.high;
+    f_.has_nul = f_.has_nul || st.nul;
     f_.bare_line_end = f_.bare_line_end || st.bare;
     f_.dot_line = f_.dot_line || st.dot;
     skip_lf_ = st.skip_lf;
-    line_len_ = st.carry + static_cast<std::size_t>(end - st.line_begin);
+    line_len_ = st.size - st.vlb;
 }
 
 inline body_facts body_scanner::facts() const noexcept {
