@@ -99,6 +99,7 @@ private:
         return false;
     }
     bool on_line(std::string_view line); // a line without its CRLF
+    void complete_reply() noexcept; // makes the reply held the one get() shows
     void start_reply() noexcept;
 
     reply_limits limits_;

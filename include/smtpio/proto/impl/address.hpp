@@ -10,6 +10,9 @@
 #include <smtpio/detail/utf8.hpp>
 #include <smtpio/proto/capabilities.hpp>
 
+#include <cstddef>
+#include <string_view>
+
 namespace smtpio::proto {
 namespace detail {
 
@@ -19,16 +22,94 @@ constexpr bool is_hex(char c) noexcept {
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
-// atext (RFC 5322 3.2.3): ALPHA / DIGIT / "!#$%&'*+-/=?^_`{|}~"
-constexpr bool is_atext(char c) noexcept {
-    if (is_alpha(c) || is_digit(c)) return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-':
-    case '/': case '=': case '?': case '^': case '_': case '`': case '{': case '|': case '}': case '~':
-        return true;
-    default:
-        return false;
+// Octet classes for one table look-up per octet instead of a chain of compares.
+// Only ASCII octets have a class; every octet >= 0x80 and every control has none.
+enum char_class : unsigned char {
+    cc_atext = 1,   // atext (RFC 5322 3.2.3): ALPHA / DIGIT / "!#$%&'*+-/=?^_`{|}~"
+    cc_ldh = 2,     // Let-dig / "-" (RFC 5321 4.1.2 Ldh-str)
+    cc_let_dig = 4, // ALPHA / DIGIT (RFC 5321 4.1.2 Let-dig)
+};
+
+struct char_class_table {
+    unsigned char v[256];
+};
+
+constexpr char_class_table make_char_classes() noexcept {
+    char_class_table t{};
+    for (int i = 0; i < 128; ++i) {
+        char c = static_cast<char>(i);
+        unsigned k = 0;
+        if (is_alpha(c) || is_digit(c)) k |= cc_atext | cc_ldh | cc_let_dig;
+        if (c == '-') k |= cc_ldh;
+        t.v[i] = static_cast<unsigned char>(k);
     }
+    for (char c : std::string_view("!#$%&'*+-/=?^_`{|}~"))
+        t.v[static_cast<unsigned char>(c)] = static_cast<unsigned char>(t.v[static_cast<unsigned char>(c)] | cc_atext);
+    return t;
+}
+
+inline constexpr char_class_table char_classes = make_char_classes();
+
+constexpr unsigned char_class_of(char c) noexcept { return char_classes.v[static_cast<unsigned char>(c)]; }
+
+// atext (RFC 5322 3.2.3): ALPHA / DIGIT / "!#$%&'*+-/=?^_`{|}~"
+constexpr bool is_atext(char c) noexcept { return (char_class_of(c) & cc_atext) != 0; }
+
+// The fast paths below walk a string once, one table look-up per octet, four
+// octets per step while four remain.  They index from the end with a negative
+// offset, so that the bound is zero.
+
+// The index of the first octet from end[i] on (i <= 0) whose class has none of
+// the bits of `mask`, or 0 when every octet up to the end has one.
+inline std::ptrdiff_t skip_class(const char* end, std::ptrdiff_t i, unsigned mask) noexcept {
+    for (; i <= -4; i += 4) {
+        if (!(char_class_of(end[i]) & mask)) return i;
+        if (!(char_class_of(end[i + 1]) & mask)) return i + 1;
+        if (!(char_class_of(end[i + 2]) & mask)) return i + 2;
+        if (!(char_class_of(end[i + 3]) & mask)) return i + 3;
+    }
+    for (; i != 0; ++i)
+        if (!(char_class_of(end[i]) & mask)) return i;
+    return 0;
+}
+
+// The common domain: ASCII sub-domains of 1-63 octets, each Let-dig [Ldh-str]
+// (RFC 5321 4.1.2; RFC 1035 2.3.4), joined by single dots.  True only for names
+// that is_domain_name() accepts too, in either mode; false says nothing (the
+// name may be valid with U-labels, or not valid).
+inline bool is_ldh_domain(const char* p, const char* end) noexcept {
+    std::ptrdiff_t i = p - end;
+    for (;;) {
+        const std::ptrdiff_t label = i;
+        i = skip_class(end, i, cc_ldh);
+        // [label, i) holds only Let-dig and "-": 1-63 of them, "-" at neither end.
+        if (i == label || i - label > 63 || end[label] == '-' || end[i - 1] == '-') return false;
+        if (i == 0) return true;
+        if (end[i] != '.') return false;
+        ++i;
+    }
+}
+
+// The common mailbox: Atom *("." Atom) "@" Domain with an ASCII local part of at
+// most 64 octets and an is_ldh_domain() domain, within max_path_length with the
+// brackets.  True only for mailboxes that the full validation accepts (the one
+// "@" is then also the last one); false says nothing.
+inline bool is_plain_mailbox(std::string_view m) noexcept {
+    if (m.size() > max_path_length - 2) return false;
+    const char* end = m.data() + m.size();
+    const std::ptrdiff_t begin = -static_cast<std::ptrdiff_t>(m.size());
+    std::ptrdiff_t i = begin;
+    for (;;) {
+        const std::ptrdiff_t atom = i;
+        i = skip_class(end, i, cc_atext);
+        // An empty atom is a leading, doubled or trailing dot, or no local part.
+        if (i == atom || i == 0) return false;
+        if (end[i] == '@') break;
+        if (end[i] != '.') return false;
+        ++i;
+    }
+    if (i - begin > static_cast<std::ptrdiff_t>(max_local_part_length)) return false;
+    return is_ldh_domain(end + i + 1, end);
 }
 
 // Dot-string = Atom *("." Atom); with UTF-8, atext also admits UTF8-non-ascii (RFC 6531 3.3).
@@ -86,9 +167,8 @@ inline bool is_quoted_string(std::string_view s, bool utf8) noexcept {
     return true;
 }
 
-// sub-domain = Let-dig [Ldh-str]; labels of at most 63 octets.  With UTF-8, a
-// label may be a U-label (any well-formed UTF-8 beyond ASCII, RFC 6531 3.3).
-inline bool is_domain_name(std::string_view s, bool utf8) noexcept {
+// is_domain_name() without its fast path.
+inline bool is_domain_name_full(std::string_view s, bool utf8) noexcept {
     if (s.empty()) return false;
     std::size_t i = 0;
     while (true) {
@@ -112,6 +192,12 @@ inline bool is_domain_name(std::string_view s, bool utf8) noexcept {
         if (j == std::string_view::npos) return true;
         i = j + 1;
     }
+}
+
+// sub-domain = Let-dig [Ldh-str]; labels of at most 63 octets.  With UTF-8, a
+// label may be a U-label (any well-formed UTF-8 beyond ASCII, RFC 6531 3.3).
+inline bool is_domain_name(std::string_view s, bool utf8) noexcept {
+    return is_ldh_domain(s.data(), s.data() + s.size()) || is_domain_name_full(s, utf8);
 }
 
 inline bool is_address_literal(std::string_view s) noexcept {
@@ -194,7 +280,9 @@ inline bool needs_quoting(std::string_view local, bool allow_utf8) noexcept {
     return !detail::is_dot_string(local, allow_utf8);
 }
 
-inline std::error_code validate_domain(std::string_view d, bool allow_utf8) noexcept {
+namespace detail {
+// validate_domain() without its fast path.
+inline std::error_code validate_domain_full(std::string_view d, bool allow_utf8) noexcept {
     if (auto ec = check_no_controls(d)) return ec;
     if (d.size() > max_domain_length) return errc::domain_too_long;
     if (!d.empty() && d.front() == '[') return detail::is_address_literal(d) ? std::error_code{} : make_error_code(errc::invalid_domain);
@@ -202,10 +290,20 @@ inline std::error_code validate_domain(std::string_view d, bool allow_utf8) noex
         if (!smtpio::detail::is_valid_utf8(d)) return errc::invalid_utf8;
         if (!allow_utf8) return errc::utf8_not_requested;
     }
-    return detail::is_domain_name(d, allow_utf8) ? std::error_code{} : make_error_code(errc::invalid_domain);
+    return detail::is_domain_name_full(d, allow_utf8) ? std::error_code{} : make_error_code(errc::invalid_domain);
+}
+} // namespace detail
+
+inline std::error_code validate_domain(std::string_view d, bool allow_utf8) noexcept {
+    // Fast path: a plain LDH name is valid; anything else takes the full checks,
+    // which choose the error.
+    if (d.size() <= max_domain_length && detail::is_ldh_domain(d.data(), d.data() + d.size())) return {};
+    return detail::validate_domain_full(d, allow_utf8);
 }
 
-inline std::error_code validate_mailbox(std::string_view m, bool allow_utf8) noexcept {
+namespace detail {
+// validate_mailbox() without its fast path.
+inline std::error_code validate_mailbox_full(std::string_view m, bool allow_utf8) noexcept {
     if (auto ec = check_no_controls(m)) return ec;
     if (!smtpio::detail::is_ascii(m)) {
         if (!smtpio::detail::is_valid_utf8(m)) return errc::invalid_utf8;
@@ -221,6 +319,15 @@ inline std::error_code validate_mailbox(std::string_view m, bool allow_utf8) noe
         return errc::invalid_address;
     return validate_domain(domain, allow_utf8);
 }
+} // namespace detail
+
+inline std::error_code validate_mailbox(std::string_view m, bool allow_utf8) noexcept {
+    // Fast path: most mailboxes are ASCII dot-atoms at LDH domains, checked in
+    // one pass.  Anything else (quoted local parts, UTF-8, address literals,
+    // invalid input) takes the full checks, which choose the error.
+    if (detail::is_plain_mailbox(m)) return {};
+    return detail::validate_mailbox_full(m, allow_utf8);
+}
 
 inline std::error_code validate_reverse_path(std::string_view p, bool allow_utf8) noexcept {
     if (p.empty()) return {};
@@ -233,11 +340,20 @@ inline std::error_code validate_forward_path(std::string_view p, bool allow_utf8
     return validate_mailbox(p, allow_utf8);
 }
 
-inline std::error_code validate_helo_name(std::string_view n) noexcept {
+namespace detail {
+// validate_helo_name() without its fast path.
+inline std::error_code validate_helo_name_full(std::string_view n) noexcept {
     if (auto ec = check_no_controls(n)) return ec;
     if (n.empty() || n.size() > max_domain_length) return errc::invalid_helo_name;
     if (n.front() == '[') return detail::is_address_literal(n) ? std::error_code{} : make_error_code(errc::invalid_helo_name);
-    return detail::is_domain_name(n, false) ? std::error_code{} : make_error_code(errc::invalid_helo_name);
+    return detail::is_domain_name_full(n, false) ? std::error_code{} : make_error_code(errc::invalid_helo_name);
+}
+} // namespace detail
+
+inline std::error_code validate_helo_name(std::string_view n) noexcept {
+    // Fast path: a plain LDH name (ASCII by construction) is valid.
+    if (n.size() <= max_domain_length && detail::is_ldh_domain(n.data(), n.data() + n.size())) return {};
+    return detail::validate_helo_name_full(n);
 }
 
 } // namespace smtpio::proto

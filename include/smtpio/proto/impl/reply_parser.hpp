@@ -7,7 +7,16 @@
 #ifndef SMTPIO_PROTO_IMPL_REPLY_PARSER_HPP
 #define SMTPIO_PROTO_IMPL_REPLY_PARSER_HPP
 
+#include <cstdint>
 #include <cstring>
+
+// The per-line helpers below are inlined where they are used, in the loop of
+// put(): a call there costs about as much as what they do (GCC and Clang).
+#if defined(__GNUC__) || defined(__clang__)
+#define SMTPIO_DETAIL_LINE_INLINE __attribute__((always_inline)) inline
+#else
+#define SMTPIO_DETAIL_LINE_INLINE inline
+#endif
 
 namespace smtpio::proto {
 
@@ -19,29 +28,47 @@ inline std::string_view reply_view::line(std::size_t i) const noexcept {
 
 namespace detail {
 
+// The reply code in the first three octets of p (RFC 5321 4.2: 2-5, 0-5, 0-9),
+// or 0 when they are not one.
+inline int parse_reply_code(const char* p) noexcept {
+    auto digit = [p](int i) noexcept { return static_cast<unsigned>(static_cast<unsigned char>(p[i])) - '0'; };
+    const unsigned d0 = digit(0), d1 = digit(1), d2 = digit(2); // octets below '0' wrap around
+    if (d0 - 2 > 3 || d1 > 5 || d2 > 9) return 0;
+    return static_cast<int>(d0 * 100 + d1 * 10 + d2);
+}
+
 // Parses "c.sss.ddd" at the start of text (RFC 3463: class 2/4/5, subject and
 // detail 1-3 digits each) followed by a space or the end.  Returns the length
 // consumed, including one following space, or 0.
-inline std::size_t parse_enhanced(std::string_view t, enhanced_status& out) noexcept {
-    if (t.size() < 5) return 0;
-    if (t[0] != '2' && t[0] != '4' && t[0] != '5') return 0;
-    if (t[1] != '.') return 0;
-    std::size_t i = 2;
-    auto number = [&](std::uint16_t& v) {
-        std::size_t start = i;
-        v = 0;
-        while (i < t.size() && i - start < 4 && t[i] >= '0' && t[i] <= '9')
-            v = static_cast<std::uint16_t>(v * 10 + (t[i++] - '0'));
-        return i - start >= 1 && i - start <= 3;
-    };
-    std::uint16_t subject = 0, detail = 0;
-    if (!number(subject)) return 0;
-    if (i >= t.size() || t[i] != '.') return 0;
-    ++i;
-    if (!number(detail)) return 0;
-    if (i < t.size() && t[i] != ' ') return 0;
-    out = {static_cast<std::uint16_t>(t[0] - '0'), subject, detail};
-    return i < t.size() ? i + 1 : i;
+SMTPIO_DETAIL_LINE_INLINE std::size_t parse_enhanced(std::string_view t, enhanced_status& out) noexcept {
+    const std::size_t n = t.size();
+    if (n < 5) return 0; // "c.s.d" at least: t[0] to t[4] exist below
+    auto digit = [&t](std::size_t i) noexcept { return static_cast<unsigned>(static_cast<unsigned char>(t[i])) - '0'; };
+    const unsigned cls = digit(0);
+    if ((cls != 2 && cls != 4 && cls != 5) || t[1] != '.') return 0;
+    unsigned subject = digit(2), detail = 0, d = digit(3);
+    if (subject > 9) return 0;
+    // The usual form, one digit each: "2.0.0", "5.7.1".
+    if (t[3] == '.' && (detail = digit(4)) <= 9 && (n == 5 || t[5] == ' ')) {
+        out = {static_cast<std::uint16_t>(cls), static_cast<std::uint16_t>(subject), static_cast<std::uint16_t>(detail)};
+        return n == 5 ? 5 : 6;
+    }
+    std::size_t i = 3;
+    if (d <= 9) {
+        subject = subject * 10 + d;
+        i = 4;
+        if ((d = digit(4)) <= 9) {
+            subject = subject * 10 + d;
+            i = 5;
+            if (i == n) return 0;
+        }
+    }
+    if (t[i] != '.') return 0; // a fourth digit too
+    if (++i == n || (detail = digit(i)) > 9) return 0;
+    for (const std::size_t stop = i + 3; ++i < n && i < stop && (d = digit(i)) <= 9;) detail = detail * 10 + d;
+    if (i < n && t[i++] != ' ') return 0; // a fourth digit too
+    out = {static_cast<std::uint16_t>(cls), static_cast<std::uint16_t>(subject), static_cast<std::uint16_t>(detail)};
+    return i;
 }
 
 } // namespace detail
@@ -67,49 +94,44 @@ inline void reply_parser::start_reply() noexcept {
     ends_.clear();
 }
 
-inline bool reply_parser::on_line(std::string_view line) {
+inline void reply_parser::complete_reply() noexcept {
+    view_.code = code_;
+    view_.enhanced = first_enhanced_;
+    view_.text = text_;
+    view_.lines = lines_;
+    view_.line_ends_ = ends_.data();
+    state_ = st_done_pending;
+}
+
+SMTPIO_DETAIL_LINE_INLINE bool reply_parser::on_line(std::string_view line) {
     // line excludes the final CRLF.  RFC 5321 4.2: Reply-code [ SP textstring ] CRLF,
     // or Reply-code "-" [ textstring ] CRLF for every line but the last.
-    if (line.size() < 3) return fail(errc::reply_malformed);
-    char d0 = line[0], d1 = line[1], d2 = line[2];
-    if (d0 < '2' || d0 > '5' || d1 < '0' || d1 > '5' || d2 < '0' || d2 > '9')
-        return fail(errc::reply_malformed);
-    int code = (d0 - '0') * 100 + (d1 - '0') * 10 + (d2 - '0');
-    bool last;
+    const std::size_t n = line.size();
+    if (n < 3) return fail(errc::reply_malformed);
+    const int code = detail::parse_reply_code(line.data());
+    if (code == 0) return fail(errc::reply_malformed);
+    bool last = true; // a bare code with no text is valid
     std::string_view text;
-    if (line.size() == 3) {
-        last = true; // a bare code with no text is valid
-    } else if (line[3] == ' ') {
-        last = true;
-        text = line.substr(4);
-    } else if (line[3] == '-') {
-        last = false;
-        text = line.substr(4);
-    } else {
-        return fail(errc::reply_malformed); // "250OK", "2500"
+    if (n > 3) {
+        if (line[3] == '-') last = false;
+        else if (line[3] != ' ') return fail(errc::reply_malformed); // "250OK", "2500"
+        text = std::string_view(line.data() + 4, n - 4);
     }
     if (text.find('\r') != std::string_view::npos) return fail(errc::reply_malformed); // a bare CR
     if (lines_ == 0) code_ = code;
     else if (code != code_) return fail(errc::reply_code_mismatch);
     if (++lines_ > limits_.max_lines) return fail(errc::reply_too_many_lines);
-    if (enhanced_) {
+    if (enhanced_ && text.size() >= 5 && text[1] == '.') {
         enhanced_status es;
-        if (std::size_t n = detail::parse_enhanced(text, es); n > 0 && es.cls == static_cast<unsigned>(code / 100)) {
+        if (std::size_t k = detail::parse_enhanced(text, es); k > 0 && es.cls == static_cast<unsigned>(line[0] - '0')) {
             if (lines_ == 1) first_enhanced_ = es;
-            text.remove_prefix(n);
+            text.remove_prefix(k);
         }
     }
     if (lines_ > 1) text_ += '\n';
     text_ += text;
     ends_.push_back(static_cast<std::uint32_t>(text_.size()));
-    if (last) {
-        view_.code = code_;
-        view_.enhanced = first_enhanced_;
-        view_.text = text_;
-        view_.lines = lines_;
-        view_.line_ends_ = ends_.data();
-        state_ = st_done_pending;
-    }
+    if (last) complete_reply();
     return true;
 }
 
@@ -129,11 +151,55 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
         if (n <= line_room && n <= reply_room) return errc{};
         return line_room <= reply_room ? errc::reply_line_too_long : errc::reply_too_large;
     };
+    if (input.empty()) return {status::need_more, 0}; // (memchr wants a pointer, even for no octets)
+    const void* nl = std::memchr(input.data(), '\n', input.size()); // the first line's end
+    if (!nl) {
+        // No line end yet: keep the partial line, within the limits.  (The loop
+        // below does the same; here it costs less when input comes in small pieces.)
+        if (errc e = over_limit(input.size()); e != errc{}) {
+            fail(e);
+            return {status::error, 0};
+        }
+        partial_.append(input.data(), input.size());
+        bytes_ += input.size();
+        return {status::need_more, input.size()};
+    }
+    // Fast path: the first line of a reply, whole at the start of the input,
+    // "ddd SP text CRLF", "ddd CRLF" or "ddd-text CRLF" with no other CR, within
+    // the limits.  It does what the loop below does for that line, less the
+    // checks its shape settles; any other input takes the loop, which decides.
     std::size_t pos = 0;
+    if (lines_ == 0 && partial_.empty()) {
+        const char* p = input.data();
+        const std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1; // with CRLF
+        int code;
+        if (len >= 5 && (len == 5 || p[3] == ' ' || p[3] == '-') && p[len - 2] == '\r' &&
+            !std::memchr(p, '\r', len - 2) && over_limit(len) == errc{} && limits_.max_lines >= 1 &&
+            (code = detail::parse_reply_code(p)) != 0) {
+            bytes_ += len;
+            code_ = code;
+            lines_ = 1;
+            std::string_view text = len == 5 ? std::string_view{} : std::string_view(p + 4, len - 6);
+            if (enhanced_ && text.size() >= 5 && text[1] == '.') {
+                enhanced_status es;
+                if (std::size_t k = detail::parse_enhanced(text, es); k > 0 && es.cls == static_cast<unsigned>(p[0] - '0')) {
+                    first_enhanced_ = es;
+                    text.remove_prefix(k);
+                }
+            }
+            text_ += text;
+            ends_.push_back(static_cast<std::uint32_t>(text_.size()));
+            if (len == 5 || p[3] == ' ') {
+                complete_reply();
+                return {status::done, len};
+            }
+            pos = len; // a continuation line: the loop takes the next ones
+        }
+    }
     while (pos < input.size()) {
         const char* start = input.data() + pos;
         std::size_t avail = input.size() - pos;
-        const void* nl = std::memchr(start, '\n', avail);
+        if (pos != 0) nl = std::memchr(start, '\n', avail); // at 0, known already
         if (!nl) {
             // No line end yet: keep the partial line, within the limits.
             if (errc e = over_limit(avail); e != errc{}) {
@@ -151,23 +217,17 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
         }
         bytes_ += len;
         pos += len;
-        bool ok;
-        if (partial_.empty()) {
-            std::string_view line(start, len);
-            if (len < 2 || line[len - 2] != '\r') { // a bare LF ends no SMTP line
-                fail(errc::reply_malformed);
-                return {status::error, pos};
-            }
-            ok = on_line(line.substr(0, len - 2));
-        } else {
+        std::string_view line(start, len);
+        if (!partial_.empty()) {
             partial_.append(start, len);
-            if (partial_.size() < 2 || partial_[partial_.size() - 2] != '\r') {
-                fail(errc::reply_malformed);
-                return {status::error, pos};
-            }
-            ok = on_line(std::string_view(partial_).substr(0, partial_.size() - 2));
-            partial_.clear();
+            line = partial_;
         }
+        if (line.size() < 2 || line[line.size() - 2] != '\r') { // a bare LF ends no SMTP line
+            fail(errc::reply_malformed);
+            return {status::error, pos};
+        }
+        bool ok = on_line(line.substr(0, line.size() - 2));
+        partial_.clear();
         if (!ok) return {status::error, pos};
         if (state_ == st_done_pending) return {status::done, pos};
     }
@@ -175,5 +235,7 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
 }
 
 } // namespace smtpio::proto
+
+#undef SMTPIO_DETAIL_LINE_INLINE
 
 #endif // SMTPIO_PROTO_IMPL_REPLY_PARSER_HPP
