@@ -14,12 +14,35 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace smtpio {
+
+/// A message text that many sends share, scanned once.  Bulk senders often send
+/// one text in many transactions (a transaction per recipient for per-recipient
+/// bounce addresses, VERP); body::shared spares the copy, and a prepared text
+/// also spares the scan that every send does before MAIL (line ends, NULs, line
+/// lengths, 8-bit octets: about one instruction per octet).  The text is
+/// immutable: the facts stay true for every send that carries it, from any
+/// thread.  Make one with std::make_shared<const prepared_text>(text) and send
+/// it with body::prepared.
+class prepared_text {
+public:
+    /// Takes `text` and scans it once.
+    explicit prepared_text(std::string text);
+    /// The message text.
+    std::string_view text() const noexcept { return text_; }
+    /// What the scan found (see proto::body_facts).
+    const proto::body_facts& facts() const noexcept { return facts_; }
+
+private:
+    std::string text_;
+    proto::body_facts facts_;
+};
 
 /// A message as it should be delivered: headers, a blank line, the body, in
 /// RFC 5322 form.  Line ends may be CRLF, LF or CR: they are normalised to CRLF
@@ -51,6 +74,10 @@ public:
     /// The message in `text`, shared and immutable: one text for many sends
     /// (bulk mail) without a copy each.  A null pointer is an empty message.
     static body shared(std::shared_ptr<const std::string> text);
+    /// The message in a prepared text, shared and immutable, whose facts were
+    /// computed once: neither copied nor scanned again for this send.  A null
+    /// pointer is an empty message.
+    static body prepared(std::shared_ptr<const prepared_text> text);
     /// A message made of several borrowed pieces, in order (they must outlive the
     /// send, unchanged).
     static body buffers(std::vector<std::string_view> pieces);
@@ -74,19 +101,30 @@ public:
     std::error_code open();
     /// The next piece; empty at the end.  See proto::body_source.
     std::string_view next(std::error_code& ec) override;
-    /// Reads the whole source once to compute its facts, then rewinds.
+    /// Reads the whole source once to compute its facts, then rewinds (a
+    /// prepared text gives the facts it holds, without reading).
     /// Errors: errc::body_read_failed (and the source is not rewindable).
     std::error_code scan(proto::body_facts& facts);
 
-    body(body&&) noexcept = default;
-    body& operator=(body&&) noexcept = default;
-    ~body() override = default;
+    body(body&& o) noexcept;
+    body& operator=(body&& o) noexcept;
+    ~body() override;
 
     struct source; // implementation detail
 
 private:
-    explicit body(std::unique_ptr<source> s) : src_(std::move(s)) {}
-    std::unique_ptr<source> src_;
+    // Text in memory (owned, borrowed, shared, prepared) lives in the body itself:
+    // no allocation per message; files, buffers and generators on the heap.
+    static constexpr std::size_t inline_size = 96;
+    explicit body(std::unique_ptr<source> s) noexcept : src_(s.release()) {}
+    template <class Source, class... Args>
+    static body make_inline(Args&&... args);
+    bool is_inline() const noexcept { return static_cast<const void*>(src_) == static_cast<const void*>(buf_); }
+    void destroy() noexcept;
+    void take(body& o) noexcept;
+
+    source* src_ = nullptr;
+    alignas(std::max_align_t) unsigned char buf_[inline_size];
 };
 
 } // namespace smtpio

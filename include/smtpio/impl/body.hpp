@@ -18,6 +18,9 @@ struct body::source {
     virtual bool rewindable() const noexcept { return true; }
     virtual bool in_memory() const noexcept { return false; }
     virtual bool owns_text() const noexcept { return false; }
+    virtual const proto::body_facts* known_facts() const noexcept { return nullptr; } // computed before
+    // For sources kept inside a body: move-constructs *this at `where`.
+    virtual source* move_to(void* /*where*/) noexcept { return nullptr; }
     virtual std::error_code open() = 0; // (re)start from the beginning
     virtual std::string_view next(std::error_code& ec) = 0;
 };
@@ -33,6 +36,16 @@ public:
         : shared_(std::move(shared)), view_(shared_ ? std::string_view(*shared_) : std::string_view()) {}
     memory_source(const memory_source&) = delete;
     memory_source& operator=(const memory_source&) = delete;
+    source* move_to(void* where) noexcept override {
+        auto* m = ::new (where) memory_source(std::string_view());
+        const bool into_owned = owns_ && !shared_;
+        m->owned_ = std::move(owned_);
+        m->shared_ = std::move(shared_);
+        m->view_ = into_owned ? std::string_view(m->owned_) : view_;
+        m->owns_ = owns_;
+        m->done_ = done_;
+        return m;
+    }
     std::optional<std::uint64_t> size() const override { return view_.size(); }
     bool in_memory() const noexcept override { return true; }
     bool owns_text() const noexcept override { return owns_; }
@@ -52,6 +65,44 @@ private:
     std::shared_ptr<const std::string> shared_;
     std::string_view view_;
     bool owns_ = true; // owned_ or shared_: nobody can change the text during a send
+    bool done_ = false;
+};
+
+// A prepared text: shared, immutable, its facts known.
+class prepared_source final : public body::source {
+public:
+    explicit prepared_source(std::shared_ptr<const prepared_text> p) : p_(std::move(p)) {
+        if (p_) text_ = p_->text();
+    }
+    prepared_source(const prepared_source&) = delete;
+    prepared_source& operator=(const prepared_source&) = delete;
+    source* move_to(void* where) noexcept override {
+        auto* m = ::new (where) prepared_source(std::move(p_));
+        m->done_ = done_;
+        return m;
+    }
+    std::optional<std::uint64_t> size() const override { return text_.size(); }
+    bool in_memory() const noexcept override { return true; }
+    bool owns_text() const noexcept override { return true; }
+    const proto::body_facts* known_facts() const noexcept override { return p_ ? &p_->facts() : &empty_facts(); }
+    std::error_code open() override {
+        done_ = false;
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        if (done_) return {};
+        done_ = true;
+        return text_;
+    }
+
+private:
+    static const proto::body_facts& empty_facts() noexcept {
+        static const proto::body_facts none = proto::body_scanner{}.facts();
+        return none;
+    }
+    std::shared_ptr<const prepared_text> p_;
+    std::string_view text_;
     bool done_ = false;
 };
 
@@ -159,14 +210,49 @@ private:
 
 } // namespace detail
 
-inline body::body() : src_(std::make_unique<detail::memory_source>(std::string())) {}
-inline body::body(std::string text) : src_(std::make_unique<detail::memory_source>(std::move(text))) {}
+template <class Source, class... Args>
+inline body body::make_inline(Args&&... args) {
+    static_assert(sizeof(Source) <= inline_size && alignof(Source) <= alignof(std::max_align_t));
+    body b(nullptr);
+    b.src_ = ::new (static_cast<void*>(b.buf_)) Source(std::forward<Args>(args)...);
+    return b;
+}
+
+inline body::body() : body(std::string()) {}
+inline body::body(std::string text) : src_(::new (static_cast<void*>(buf_)) detail::memory_source(std::move(text))) {}
 inline body::body(const char* text) : body(std::string(text ? text : "")) {}
-inline body body::view(std::string_view text) { return body(std::make_unique<detail::memory_source>(text)); }
+inline body body::view(std::string_view text) { return make_inline<detail::memory_source>(text); }
 inline body body::copy(std::string text) { return body(std::move(text)); }
 inline body body::shared(std::shared_ptr<const std::string> text) {
-    return body(std::make_unique<detail::memory_source>(std::move(text)));
+    return make_inline<detail::memory_source>(std::move(text));
 }
+inline body body::prepared(std::shared_ptr<const prepared_text> text) {
+    return make_inline<detail::prepared_source>(std::move(text));
+}
+
+inline void body::destroy() noexcept {
+    if (is_inline()) src_->~source();
+    else delete src_;
+    src_ = nullptr;
+}
+inline void body::take(body& o) noexcept {
+    if (o.is_inline()) {
+        src_ = o.src_->move_to(buf_);
+        o.destroy();
+    } else {
+        src_ = o.src_;
+        o.src_ = nullptr;
+    }
+}
+inline body::body(body&& o) noexcept { take(o); }
+inline body& body::operator=(body&& o) noexcept {
+    if (this != &o) {
+        destroy();
+        take(o);
+    }
+    return *this;
+}
+inline body::~body() { destroy(); }
 inline body body::buffers(std::vector<std::string_view> p) {
     return body(std::make_unique<detail::buffers_source>(std::move(p)));
 }
@@ -184,7 +270,17 @@ inline bool body::owns_text() const noexcept { return src_->owns_text(); }
 inline std::error_code body::open() { return src_->open(); }
 inline std::string_view body::next(std::error_code& ec) { return src_->next(ec); }
 
+inline prepared_text::prepared_text(std::string text) : text_(std::move(text)) {
+    proto::body_scanner s;
+    s.scan(text_);
+    facts_ = s.facts();
+}
+
 inline std::error_code body::scan(proto::body_facts& facts) {
+    if (const proto::body_facts* known = src_->known_facts()) {
+        facts = *known;
+        return src_->open();
+    }
     if (!src_->rewindable()) return errc::body_read_failed;
     if (auto ec = src_->open()) return ec;
     proto::body_scanner s;
