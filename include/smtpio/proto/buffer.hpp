@@ -75,9 +75,10 @@ public:
     /// Makes n bytes written after `prepare()` readable.
     void commit(std::size_t n) noexcept { end_ += n; }
 
+    // Small enough to inline: a literal's copy becomes a few moves; growing is out of line.
     void append(const char* p, std::size_t n) {
-        if (n == 0) return;
-        std::memcpy(prepare(n), p, n);
+        if (cap_ - end_ < n) grow(n);
+        if (n != 0) std::memcpy(data_ + end_, p, n);
         end_ += n;
     }
     void append(std::string_view s) { append(s.data(), s.size()); }
@@ -109,7 +110,7 @@ public:
     std::string str() const { return std::string(view()); }
 
 private:
-    void grow(std::size_t n) {
+    [[gnu::noinline]] void grow(std::size_t n) {
         std::size_t used = size();
         // Move the readable bytes to the front first: often that is enough.
         if (begin_ > 0 && cap_ - used >= n) {

@@ -79,6 +79,12 @@ void write_bdat(buffer& out, std::uint64_t size, bool last);
 inline constexpr std::size_t max_bdat_line = 32;
 /// Writes the BDAT line into `out` (at least max_bdat_line octets); returns its length.
 std::size_t format_bdat(char* out, std::uint64_t size, bool last) noexcept;
+/// The length of the line `format_bdat` writes for these arguments.
+constexpr std::size_t bdat_line_length(std::uint64_t size, bool last) noexcept {
+    std::size_t digits = 1;
+    for (; size >= 10; size /= 10) ++digits;
+    return 5 + digits + (last ? 5 : 0) + 2; // "BDAT " size [" LAST"] CRLF
+}
 /// `RSET`
 void write_rset(buffer& out);
 /// `NOOP`

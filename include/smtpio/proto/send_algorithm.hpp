@@ -14,6 +14,7 @@
 #include <smtpio/proto/data_encoder.hpp>
 #include <smtpio/result.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <span>
@@ -42,6 +43,10 @@ struct message_plan {
     /// The body needs no change for `enc` (body_facts::encodes_verbatim of a
     /// scan of exactly these octets): it is copied, not encoded.
     bool verbatim = false;
+    /// With `verbatim`: the body's size in octets, when known (0: unknown).  A
+    /// BDAT chunk then carries exactly these (a body that reads otherwise fails
+    /// with errc::body_read_failed).
+    std::uint64_t octets = 0;
     transaction_result* result = nullptr;      ///< Filled by the algorithm.
     bool skip = false;                         ///< Refused before sending; `result` already says why.
     /// The MAIL line, then one RCPT line per recipient in order, each ending in
@@ -101,7 +106,8 @@ private:
     enum class rcpt_state : std::uint8_t { open, accepted_pending, final };
     enum class cursor : std::uint8_t { mail, rcpt, data, done };
     struct job_state {
-        std::vector<rcpt_state> rs;
+        std::span<rcpt_state> rs;   // its recipients' states in rs_all_ (empty until start_job)
+        std::size_t rs_at = 0;      // where they begin there
         cursor at = cursor::mail;
         std::size_t next_rcpt = 0;
         std::size_t line_pos = 0;   // next unsent line of the plan's envelope_lines
@@ -137,15 +143,27 @@ private:
     std::error_code fill_block(std::size_t j, buffer& out, bool& last);
     next_action early_reply();
     void stage_bdat(std::size_t j);
+    // A verbatim body that fits one chunk goes straight into wbuf, not via stage_.
+    bool direct_bdat(std::size_t j) const noexcept {
+        return plans_[j].verbatim && bdat(j) && plans_[j].octets != 0 && plans_[j].octets <= cfg_.block_size;
+    }
+    bool write_direct_bdat(std::size_t j);
     void append_window();
     void note_window_written(bool complete);
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
+    // Stores a reply in place (the text's storage reused), without a temporary.
+    static void store_reply(reply& to, const reply_view& rv) {
+        to.code = rv.code;
+        to.enhanced = rv.enhanced;
+        to.text.assign(rv.text.data(), rv.text.size());
+    }
     static phase phase_of(cmd c) noexcept;
 
     connection_state& st_;
     std::span<message_plan> plans_;
     send_config cfg_;
     std::vector<job_state> js_;
+    std::vector<rcpt_state> rs_all_; // every job's recipient states, one allocation per batch
     std::vector<expect> q_;
     std::size_t qhead_ = 0;
     std::size_t job_ = 0;
@@ -190,12 +208,13 @@ inline void send_algorithm::start_job(std::size_t j) {
     const auto& to = plans_[j].env->to;
     res.recipients.clear();
     res.recipients.reserve(to.size());
-    for (const auto& r : to) res.recipients.push_back({r.address, outcome::deferred, {}});
+    for (const auto& r : to) res.recipients.emplace_back().address = r.address; // deferred, no reply yet
     res.outcome = message_outcome::deferred;
     res.error.clear();
     res.reply = {};
     res.data_octets = 0;
-    js.rs.assign(to.size(), rcpt_state::open);
+    js.rs = std::span<rcpt_state>(rs_all_).subspan(js.rs_at, to.size());
+    std::fill(js.rs.begin(), js.rs.end(), rcpt_state::open);
 }
 
 // Appends the commands of job j that may go now: with pipelining, MAIL, RCPTs
@@ -244,6 +263,12 @@ inline bool send_algorithm::append_commands(std::size_t j) {
                 // follow once the recipients' replies are in.
                 js.at = cursor::done;
                 if (cfg_.pipelining) {
+                    if (staged_job_ != j && direct_bdat(j)) {
+                        if (!write_direct_bdat(j)) return any; // its failure waits for its turn
+                        js.body_inline = true;
+                        q_.push_back({cmd::bdat_last, static_cast<std::uint32_t>(j), 0});
+                        return true;
+                    }
                     if (staged_job_ != j) stage_bdat(j); // a window may have staged it already
                     if (staged_ && staged_last_) {
                         st_.wbuf.append(stage_.view());
@@ -332,7 +357,7 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
             rr.reply = js.mail_reply;
             return true;
         }
-        rr.reply = rv.to_reply();
+        store_reply(rr.reply, rv);
         if (ok) {
             js.rs[e.rcpt] = rcpt_state::accepted_pending;
             ++js.accepted;
@@ -382,7 +407,7 @@ inline bool send_algorithm::apply(const expect& e, const reply_view& rv) {
             js.finished = true;
             return true;
         }
-        res.reply = rv.to_reply();
+        store_reply(res.reply, rv);
         settle_pending(e.job, res.reply, ok ? outcome::accepted : outcome_of(code));
         // The final reply ends the transaction (RFC 5321 4.1.1.4), except a failed
         // BDAT, after which RSET is due (RFC 3030 2).
@@ -483,6 +508,30 @@ inline void send_algorithm::stage_bdat(std::size_t j) {
     staged_last_ = last;
 }
 
+// Writes "BDAT n LAST" and job j's verbatim body (n = its planned octets) into
+// wbuf.  A body that reads otherwise (it cannot change size: it is in memory)
+// leaves wbuf as it was and its failure in stage_error_, for its turn.
+inline bool send_algorithm::write_direct_bdat(std::size_t j) {
+    const std::size_t mark = st_.wbuf.size();
+    const std::uint64_t n = plans_[j].octets;
+    st_.wbuf.commit(format_bdat(st_.wbuf.prepare(max_bdat_line), n, true));
+    const std::size_t body_at = st_.wbuf.size();
+    body_job_ = j;
+    pending_ = {};
+    bool last = false;
+    std::error_code ec = fill_block(j, st_.wbuf, last);
+    if (!ec && (!last || st_.wbuf.size() - body_at != n)) ec = errc::body_read_failed;
+    if (ec) {
+        st_.wbuf.truncate(mark);
+        staged_job_ = j;
+        staged_ = false;
+        stage_error_ = ec;
+        return false;
+    }
+    plans_[j].result->data_octets += n;
+    return true;
+}
+
 // After job_'s commands and whole body went into wbuf (BDAT LAST): appends the
 // following messages whose bodies fit one chunk, each as RSET, MAIL, RCPTs and
 // BDAT LAST, while the group stays within max_group commands and block_size
@@ -497,13 +546,29 @@ inline void send_algorithm::append_window() {
         if (nj >= plans_.size() || !bdat(nj) || plans_[nj].env->to.empty()) return;
         if (q_.size() + 3 + plans_[nj].env->to.size() > cfg_.max_group) return;
         if (st_.wbuf.size() >= cfg_.block_size) return;
-        stage_bdat(nj);
-        // It waits in stage_ for its turn when it does not fit (whole, and in this write).
-        if (!staged_ || !staged_last_ || st_.wbuf.size() + stage_.size() > cfg_.block_size) return;
+        if (direct_bdat(nj)) {
+            // Its whole chunk, command line included, must fit this write.
+            if (st_.wbuf.size() + bdat_line_length(plans_[nj].octets, true) + plans_[nj].octets > cfg_.block_size) return;
+        } else {
+            stage_bdat(nj);
+            // It waits in stage_ for its turn when it does not fit (whole, and in this write).
+            if (!staged_ || !staged_last_ || st_.wbuf.size() + stage_.size() > cfg_.block_size) return;
+        }
+        const std::size_t mark = st_.wbuf.size(), qmark = q_.size();
         start_job(nj);
         write_rset(st_.wbuf);
         q_.push_back({cmd::rset, static_cast<std::uint32_t>(nj), 0});
         append_commands(nj);
+        if (!js_[nj].body_inline) {
+            // Its body did not read as planned: out of the window again; the
+            // failure waits in stage_error_ for its turn, as a staged one would.
+            st_.wbuf.truncate(mark);
+            q_.resize(qmark);
+            const std::size_t at = js_[nj].rs_at;
+            js_[nj] = job_state{};
+            js_[nj].rs_at = at;
+            return;
+        }
         js_[nj].eod_end = st_.wbuf.size();
         window_end_ = nj + 1;
     }
@@ -552,6 +617,14 @@ inline next_action send_algorithm::resume(std::error_code ec) {
         return next_action::done(errc::not_open);
     }
     js_.resize(plans_.size());
+    {
+        std::size_t recipients = 0;
+        for (std::size_t k = 0; k < plans_.size(); ++k) {
+            js_[k].rs_at = recipients;
+            if (!plans_[k].skip) recipients += plans_[k].env->to.size();
+        }
+        rs_all_.assign(recipients, rcpt_state::open);
+    }
     job_ = next_job(0);
     if (job_ < plans_.size()) start_job(job_);
     while (job_ < plans_.size()) {

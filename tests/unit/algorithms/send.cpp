@@ -924,3 +924,73 @@ TEST_CASE("send: a verbatim plan is copied, not encoded", "[algorithms][send][ve
     f.d->expect_data_write("Subject: t\r\n\r\nraw\nx\r\n.\r\n", false).reply("250 ok\r\n").expect_done();
     CHECK(m.result.outcome == message_outcome::delivered);
 }
+
+TEST_CASE("send: verbatim BDAT bodies of known size go straight into the write", "[algorithms][send][bdat][verbatim]") {
+    const std::string one = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    const std::string two = "RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
+    msg a("a@example.org", {"b@example.com"}, {"Subject: t\r\n", "\r\nhello\r\n"}); // in pieces
+    msg b("a@example.org", {"c@example.com"});
+    auto verbatim = [](msg& m, std::uint64_t octets) {
+        auto p = m.plan(proto::encoding::chunked);
+        p.verbatim = true;
+        p.octets = octets;
+        return p;
+    };
+    SECTION("the same wire as the staged path, and the octets counted") {
+        fixture f(caps_chunking, {verbatim(a, 21), verbatim(b, 21)});
+        f.d->expect_write(one + two, phase::data_block);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued B\r\n").expect_done();
+        CHECK(a.result.outcome == message_outcome::delivered);
+        CHECK(b.result.outcome == message_outcome::delivered);
+        CHECK(a.result.data_octets == 21);
+        CHECK(b.result.data_octets == 21);
+    }
+    SECTION("a mixed window: a verbatim message after a staged one") {
+        fixture f(caps_chunking, {a.plan(proto::encoding::chunked), verbatim(b, 21)});
+        f.d->expect_write(one + two, phase::data_block);
+        f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued B\r\n").expect_done();
+        CHECK(b.result.outcome == message_outcome::delivered);
+    }
+    SECTION("the window ends where the next whole chunk would pass block_size, as with staging") {
+        const std::size_t chunk = std::string("BDAT 21 LAST\r\n").size() + 21;
+        for (std::size_t room : {chunk - 1, chunk}) {
+            for (bool direct : {true, false}) {
+                INFO("room " << room << (direct ? " direct" : " staged"));
+                msg x("a@example.org", {"b@example.com"});
+                msg y("a@example.org", {"c@example.com"});
+                proto::send_config cfg;
+                cfg.block_size = one.size() + room; // the writes so far, and room for y's chunk or not
+                auto py = direct ? verbatim(y, 21) : y.plan(proto::encoding::chunked);
+                fixture f(caps_chunking, {verbatim(x, 21), py}, cfg);
+                if (room == chunk) {
+                    f.d->expect_write(one + two, phase::data_block);
+                    f.d->reply("250 ok\r\n250 ok\r\n250 queued A\r\n250 ok\r\n250 ok\r\n250 ok\r\n250 queued B\r\n");
+                } else {
+                    f.d->expect_write(one, phase::data_block).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+                    f.d->expect_write(two.substr(6), phase::data_block); // no RSET: the transaction ended cleanly
+                    f.d->reply("250 ok\r\n250 ok\r\n250 queued B\r\n");
+                }
+                f.d->expect_done();
+                CHECK(x.result.outcome == message_outcome::delivered);
+                CHECK(y.result.outcome == message_outcome::delivered);
+            }
+        }
+    }
+    SECTION("a body that reads more or fewer octets than planned fails before its BDAT line goes out") {
+        for (std::uint64_t wrong : {20u, 22u}) {
+            INFO("planned " << wrong);
+            msg x("a@example.org", {"b@example.com"});
+            msg y("a@example.org", {"c@example.com"});
+            y.result = {};
+            fixture f(caps_chunking, {verbatim(x, 21), verbatim(y, wrong)});
+            // x's window stops before y (its body failed); y's MAIL and RCPT go, never a chunk.
+            f.d->expect_write(one, phase::data_block).reply("250 ok\r\n250 ok\r\n250 queued A\r\n");
+            f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\n", phase::mail);
+            f.d->reply("250 ok\r\n250 ok\r\n").expect_done(errc::body_read_failed);
+            CHECK(x.result.outcome == message_outcome::delivered);
+            CHECK(y.result.outcome == message_outcome::deferred);
+            CHECK(y.result.error == errc::body_read_failed);
+            CHECK(f.st.broken);
+        }
+    }
+}

@@ -173,4 +173,16 @@ TEST_CASE("BDAT lines", "[proto][commands]") {
     CHECK(b.view() == "BDAT 0 LAST\r\nBDAT 65536\r\nBDAT 18446744073709551615 LAST\r\n");
     char line[max_bdat_line];
     CHECK(format_bdat(line, 18446744073709551615ull, true) == max_bdat_line); // the longest fits exactly
+    // bdat_line_length predicts format_bdat's length for every number of digits.
+    std::uint64_t n = 0;
+    for (int digits = 1; digits <= 20; ++digits) {
+        for (std::uint64_t v : {n, n + 1, n * 10 + 9 > n ? n * 10 + 9 : n}) {
+            for (bool last : {true, false}) {
+                INFO(v << (last ? " LAST" : ""));
+                CHECK(bdat_line_length(v, last) == format_bdat(line, v, last));
+            }
+        }
+        n = n * 10 + 9; // 9, 99, 999, ...
+    }
+    CHECK(bdat_line_length(18446744073709551615ull, true) == max_bdat_line);
 }

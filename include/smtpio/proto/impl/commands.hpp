@@ -15,6 +15,23 @@
 namespace smtpio::proto {
 namespace detail {
 
+// Writes a command line into room the caller reserved for its longest form
+// (buffer::prepare): no per-piece checks; literals become fixed-size copies.
+struct line_writer {
+    char* p;
+    template <std::size_t N>
+    void put(const char (&lit)[N]) noexcept {
+        std::memcpy(p, lit, N - 1);
+        p += N - 1;
+    }
+    void put(std::string_view s) noexcept {
+        if (!s.empty()) std::memcpy(p, s.data(), s.size());
+        p += s.size();
+    }
+    void put(char c) noexcept { *p++ = c; }
+    void number(std::uint64_t v) noexcept { p = std::to_chars(p, p + 20, v).ptr; }
+};
+
 inline void append_number(buffer& out, std::uint64_t v) {
     char tmp[24];
     auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
@@ -187,35 +204,37 @@ inline std::error_code check_rcpt_parameters(const rcpt_parameters& p) {
 inline std::error_code write_mail_checked_path(buffer& out, std::string_view path, const mail_parameters& p) {
     if (auto ec = check_mail_parameters(p)) return ec;
     std::string envid = p.envid.empty() ? std::string() : xtext_encode(p.envid);
-    std::size_t start = out.size();
-    out += "MAIL FROM:<";
-    out += path;
-    out += '>';
+    // Written in one go into room for the longest line these parts make; nothing
+    // is committed when the line is too long.
+    detail::line_writer w{out.prepare(11 + path.size() + 1 + 26 + 15 + 9 + 9 + 7 + envid.size() + 11 + 2)};
+    char* const begin = w.p;
+    w.put("MAIL FROM:<");
+    w.put(path);
+    w.put('>');
     if (p.size) {
-        out += " SIZE=";
-        detail::append_number(out, *p.size);
+        w.put(" SIZE=");
+        w.number(*p.size);
     }
     if (p.body) {
         switch (*p.body) {
-        case body_type::seven_bit: out += " BODY=7BIT"; break;
-        case body_type::eight_bit: out += " BODY=8BITMIME"; break;
-        case body_type::binary: out += " BODY=BINARYMIME"; break;
+        case body_type::seven_bit: w.put(" BODY=7BIT"); break;
+        case body_type::eight_bit: w.put(" BODY=8BITMIME"); break;
+        case body_type::binary: w.put(" BODY=BINARYMIME"); break;
         case body_type::automatic: break;
         }
     }
-    if (p.smtputf8) out += " SMTPUTF8";
-    if (p.ret == dsn_return::full) out += " RET=FULL";
-    else if (p.ret == dsn_return::headers) out += " RET=HDRS";
+    if (p.smtputf8) w.put(" SMTPUTF8");
+    if (p.ret == dsn_return::full) w.put(" RET=FULL");
+    else if (p.ret == dsn_return::headers) w.put(" RET=HDRS");
     if (!envid.empty()) {
-        out += " ENVID=";
-        out += envid;
+        w.put(" ENVID=");
+        w.put(envid);
     }
-    if (p.requiretls) out += " REQUIRETLS";
-    out += "\r\n";
-    if (out.size() - start > max_mail_line) {
-        out.truncate(start); // nothing is produced on error
-        return errc::command_too_long;
-    }
+    if (p.requiretls) w.put(" REQUIRETLS");
+    w.put("\r\n");
+    const auto n = static_cast<std::size_t>(w.p - begin);
+    if (n > max_mail_line) return errc::command_too_long;
+    out.commit(n);
     return {};
 }
 
@@ -232,20 +251,21 @@ inline std::error_code write_rcpt_checked_path(buffer& out, std::string_view pat
                                                   : "utf-8;" + utf8_addr_xtext_encode(p.orcpt, p.smtputf8);
         if (orcpt.size() > 500) return errc::invalid_parameter;
     }
-    std::size_t start = out.size();
-    out += "RCPT TO:<";
-    out += path;
-    out += '>';
+    detail::line_writer w{out.prepare(9 + path.size() + 1 + 29 + 7 + orcpt.size() + 2)};
+    char* const begin = w.p;
+    w.put("RCPT TO:<");
+    w.put(path);
+    w.put('>');
     if (p.notify_on != notify::unspecified) {
-        out += " NOTIFY=";
+        w.put(" NOTIFY=");
         if (has(p.notify_on, notify::never)) {
-            out += "NEVER";
+            w.put("NEVER");
         } else {
             bool first = true;
             auto add = [&](notify f, std::string_view name) {
                 if (!has(p.notify_on, f)) return;
-                if (!first) out += ',';
-                out += name;
+                if (!first) w.put(',');
+                w.put(name);
                 first = false;
             };
             add(notify::success, "SUCCESS");
@@ -254,14 +274,13 @@ inline std::error_code write_rcpt_checked_path(buffer& out, std::string_view pat
         }
     }
     if (!orcpt.empty()) {
-        out += " ORCPT=";
-        out += orcpt;
+        w.put(" ORCPT=");
+        w.put(orcpt);
     }
-    out += "\r\n";
-    if (out.size() - start > max_rcpt_line) {
-        out.truncate(start);
-        return errc::command_too_long;
-    }
+    w.put("\r\n");
+    const auto n = static_cast<std::size_t>(w.p - begin);
+    if (n > max_rcpt_line) return errc::command_too_long;
+    out.commit(n);
     return {};
 }
 
