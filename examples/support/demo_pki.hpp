@@ -119,7 +119,11 @@ inline demo_pki demo_pki::make(const std::vector<std::string>& names, int days) 
     auto ca = detail::make_cert("smtpio demo CA", ca_key.get(), nullptr, nullptr, true, {}, days);
     auto key = detail::make_p256();
     std::string san;
-    for (const auto& n : names) san += (san.empty() ? "" : ",") + std::string(detail::looks_like_ip(n) ? "IP:" : "DNS:") + n;
+    for (const auto& n : names) {
+        if (!san.empty()) san += ',';
+        san += detail::looks_like_ip(n) ? "IP:" : "DNS:";
+        san += n;
+    }
     auto leaf = detail::make_cert(names.empty() ? "localhost" : names.front(), key.get(), ca.get(), ca_key.get(), false,
                                   san, days);
     return {detail::cert_pem(ca.get()), detail::cert_pem(leaf.get()), detail::key_pem(key.get())};

@@ -280,6 +280,7 @@ struct run_op {
     std::shared_ptr<session_impl<AsyncStream>> impl;
     Job job;
     enum class at : std::uint8_t { start, post_complete, wrote, read, handshake, bg_wait } where = at::start;
+    bool read_armed = false; // the deadline of the reply being read is set
     proto::next_action act{};
     std::error_code early{};
 
@@ -373,13 +374,18 @@ struct run_op {
         }
         auto r = s.st.try_reply();
         if (r == proto::reply_parser::status::done) {
-            s.trace_reply();
+            if (s.opts.transcript) s.trace_reply();
             ec.clear();
             return true;
         }
         if (r == proto::reply_parser::status::error) {
             ec = s.st.parser.error();
             return true;
+        }
+        if (!read_armed) {
+            // Only now, with the reply not (wholly) buffered, can the deadline matter.
+            s.arm(act.when);
+            read_armed = true;
         }
         where = at::read;
         char* p = s.st.rbuf.prepare(2048);
@@ -407,8 +413,10 @@ struct run_op {
                 });
                 return;
             case proto::next_action::type::read:
-                s.arm(act.when);
+                read_armed = false;
                 if (auto slot = s.bg_reading ? s.parked.lock() : nullptr) {
+                    s.arm(act.when);
+                    read_armed = true;
                     where = at::bg_wait;
                     slot->op = std::make_unique<parked<Self>>(std::move(self));
                     return;
@@ -628,6 +636,7 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
     // scan must still be dot-stuffed: DESIGN rule 6).
     plan.verbatim = scanned && plan.enc != proto::encoding::binary && facts.encodes_verbatim(plan.enc) &&
                     (plan.enc == proto::encoding::chunked ? m.content.in_memory() : m.content.owns_text());
+    if (plan.verbatim) plan.octets = m.content.size().value_or(0);
     if (caps.size_advertised() && scanned) {
         std::uint64_t size = plan.enc == proto::encoding::binary ? *m.content.size() : facts.normalised_size;
         if (caps.size_limit() > 0 && size > caps.size_limit()) return errc::message_too_big;

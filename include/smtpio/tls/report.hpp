@@ -13,6 +13,7 @@
 #include <openssl/ssl.h>
 
 #include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -58,7 +59,10 @@ struct report {
     std::string group;                  ///< Key exchange group: "X25519", "P-256" (empty for RSA key exchange).
     int cipher_bits = 0;                ///< Strength of the cipher in bits.
     int cipher_alg_bits = 0;            ///< Key size of the cipher algorithm in bits.
-    std::optional<certificate_info> peer; ///< The peer's leaf certificate.
+    /// The peer's leaf certificate (null when none was presented).  Shared and
+    /// immutable: the report is copied into every message's result, and a copy
+    /// costs no certificate strings.
+    std::shared_ptr<const certificate_info> peer;
     std::size_t chain_length = 0;       ///< Certificates the peer presented (leaf included).
     bool verified = false;              ///< The peer was authenticated (chain + name, pin, or DANE).
     bool dane_authenticated = false;    ///< The peer was authenticated by DANE.

@@ -104,7 +104,7 @@ inline void fill_peer(SSL* ssl, report& r) {
     STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
     if (!chain || sk_X509_num(chain) == 0) return;
     r.chain_length = sk_X509_num(chain);
-    r.peer = describe_certificate(sk_X509_value(chain, 0));
+    r.peer = std::make_shared<const certificate_info>(describe_certificate(sk_X509_value(chain, 0)));
 }
 
 } // namespace detail
@@ -204,7 +204,7 @@ inline report make_handshake_failure_report(SSL* ssl, std::error_code error, std
 inline report make_plaintext_report(std::string_view policy_name) {
     report r;
     r.policy = std::string(policy_name);
-    r.detail = "plaintext by policy";
+    r.detail = "no TLS (policy)"; // short enough for std::string's own storage: copied into every result
     return r;
 }
 
