@@ -705,6 +705,13 @@ struct send_job {
                     for (const auto& r : st.messages[i].envelope.to)
                         st.results[i].recipients.push_back({r.address, outcome::deferred, {}});
                 } else {
+                    // The addresses move into the result: the envelope's lines are
+                    // written and the message is ours until it completes.
+                    auto& to = st.messages[i].envelope.to;
+                    auto& listed = st.results[i].recipients;
+                    listed.resize(to.size());
+                    for (std::size_t k = 0; k < to.size(); ++k) listed[k].address = std::move(to[k].address);
+                    plan.recipients_listed = true;
                     st.any_to_send = true;
                 }
             }

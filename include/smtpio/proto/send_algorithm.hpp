@@ -48,6 +48,10 @@ struct message_plan {
     /// with errc::body_read_failed).
     std::uint64_t octets = 0;
     transaction_result* result = nullptr;      ///< Filled by the algorithm.
+    /// `result->recipients` already lists the envelope's recipients in order, with
+    /// their addresses (the planner moved them there, saving a copy each): the
+    /// algorithm keeps the addresses and sets the rest.
+    bool recipients_listed = false;
     bool skip = false;                         ///< Refused before sending; `result` already says why.
     /// The MAIL line, then one RCPT line per recipient in order, each ending in
     /// CRLF, as the planner wrote and checked them (`mail` and the recipients'
@@ -206,9 +210,16 @@ inline void send_algorithm::start_job(std::size_t j) {
     auto& js = js_[j];
     auto& res = *plans_[j].result;
     const auto& to = plans_[j].env->to;
-    res.recipients.clear();
-    res.recipients.reserve(to.size());
-    for (const auto& r : to) res.recipients.emplace_back().address = r.address; // deferred, no reply yet
+    if (plans_[j].recipients_listed && res.recipients.size() == to.size()) {
+        for (auto& rr : res.recipients) {
+            rr.outcome = outcome::deferred;
+            rr.reply = {};
+        }
+    } else {
+        res.recipients.clear();
+        res.recipients.reserve(to.size());
+        for (const auto& r : to) res.recipients.emplace_back().address = r.address; // deferred, no reply yet
+    }
     res.outcome = message_outcome::deferred;
     res.error.clear();
     res.reply = {};

@@ -994,3 +994,27 @@ TEST_CASE("send: verbatim BDAT bodies of known size go straight into the write",
         }
     }
 }
+
+TEST_CASE("send: recipients listed by the planner keep their addresses", "[algorithms][send]") {
+    msg m("a@example.org", {"b@example.com", "c@example.com"});
+    auto p = m.plan();
+    // The planner moved the addresses into the result (the envelope's are gone).
+    m.result.recipients.resize(2);
+    m.result.recipients[0].address = "b@example.com";
+    m.result.recipients[1].address = "c@example.com";
+    m.result.recipients[1].outcome = outcome::accepted; // stale: reset by the algorithm
+    m.env.to[0].address.clear();
+    m.env.to[1].address.clear();
+    p.recipients_listed = true;
+    p.envelope_lines = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\n";
+    fixture f(caps_pipe, {p});
+    f.d->expect_write("MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n");
+    f.d->reply("250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+    f.d->expect_data_write(body_wire, false).reply("250 2.0.0 queued\r\n").expect_done();
+    REQUIRE(m.result.recipients.size() == 2);
+    CHECK(m.result.recipients[0].address == "b@example.com");
+    CHECK(m.result.recipients[0].outcome == outcome::rejected);
+    CHECK(m.result.recipients[1].address == "c@example.com");
+    CHECK(m.result.recipients[1].outcome == outcome::accepted);
+    CHECK(m.result.outcome == message_outcome::partial);
+}
