@@ -42,6 +42,45 @@ struct certificate_info {
 /// Describes `cert` (an empty description for null).
 certificate_info describe_certificate(X509* cert);
 
+/// A certificate description as `report::peer` holds it: read it as a
+/// `std::optional<certificate_info>` (`if (peer)`, `peer->subject`, `*peer`,
+/// `has_value()`, `value()`, `== std::nullopt`), but it is shared and immutable,
+/// so that copying a report (into every message's result) copies no strings.
+class shared_certificate {
+public:
+    shared_certificate() noexcept = default;
+    shared_certificate(std::nullopt_t) noexcept {} // NOLINT: as std::optional
+    shared_certificate(certificate_info c)         // NOLINT: as std::optional
+        : p_(std::make_shared<const certificate_info>(std::move(c))) {}
+    shared_certificate& operator=(std::nullopt_t) noexcept {
+        p_.reset();
+        return *this;
+    }
+    shared_certificate& operator=(certificate_info c) {
+        p_ = std::make_shared<const certificate_info>(std::move(c));
+        return *this;
+    }
+
+    /// True when a certificate is held.
+    bool has_value() const noexcept { return p_ != nullptr; }
+    explicit operator bool() const noexcept { return has_value(); }
+    /// The certificate; only when one is held.
+    const certificate_info& operator*() const noexcept { return *p_; }
+    const certificate_info* operator->() const noexcept { return p_.get(); }
+    /// The certificate; throws std::bad_optional_access when none is held.
+    const certificate_info& value() const {
+        if (!p_) throw std::bad_optional_access();
+        return *p_;
+    }
+    /// Holds no certificate.
+    void reset() noexcept { p_.reset(); }
+
+    friend bool operator==(const shared_certificate& a, std::nullopt_t) noexcept { return !a.p_; }
+
+private:
+    std::shared_ptr<const certificate_info> p_;
+};
+
 /// The TLS part of a session's result.
 ///
 /// - Plaintext by policy: `attempted == false`.
@@ -59,10 +98,8 @@ struct report {
     std::string group;                  ///< Key exchange group: "X25519", "P-256" (empty for RSA key exchange).
     int cipher_bits = 0;                ///< Strength of the cipher in bits.
     int cipher_alg_bits = 0;            ///< Key size of the cipher algorithm in bits.
-    /// The peer's leaf certificate (null when none was presented).  Shared and
-    /// immutable: the report is copied into every message's result, and a copy
-    /// costs no certificate strings.
-    std::shared_ptr<const certificate_info> peer;
+    /// The peer's leaf certificate (none when none was presented); see shared_certificate.
+    shared_certificate peer;
     std::size_t chain_length = 0;       ///< Certificates the peer presented (leaf included).
     bool verified = false;              ///< The peer was authenticated (chain + name, pin, or DANE).
     bool dane_authenticated = false;    ///< The peer was authenticated by DANE.

@@ -128,3 +128,34 @@ TEST_CASE("make_report without a connection", "[tls][report]") {
     CHECK(r.reference_name == "mx.example.test");
     CHECK(r.result == tls::verify_result::handshake_failure);
 }
+
+TEST_CASE("report::peer reads like an optional and is shared by copies", "[tls][report]") {
+    tls::report r;
+    CHECK_FALSE(r.peer);
+    CHECK_FALSE(r.peer.has_value());
+    CHECK(r.peer == std::nullopt);
+    CHECK_THROWS_AS(r.peer.value(), std::bad_optional_access);
+
+    tls::certificate_info c;
+    c.subject = "CN=mx.example.test,O=smtpio tests";
+    c.sha256 = std::string(64, 'a');
+    r.peer = c;
+    REQUIRE(r.peer);
+    CHECK(r.peer.has_value());
+    CHECK_FALSE(r.peer == std::nullopt);
+    CHECK(r.peer->subject == c.subject);
+    CHECK((*r.peer).sha256 == c.sha256);
+    CHECK(r.peer.value().subject == c.subject);
+
+    // A copy of the report (one per message's result) holds the same certificate, not a copy.
+    const tls::report copy = r;
+    REQUIRE(copy.peer);
+    CHECK(&*copy.peer == &*r.peer);
+    CHECK(copy.peer->subject == c.subject);
+
+    r.peer.reset();
+    CHECK_FALSE(r.peer);
+    CHECK(copy.peer); // the copy keeps it
+    r.peer = std::nullopt;
+    CHECK_FALSE(r.peer.has_value());
+}

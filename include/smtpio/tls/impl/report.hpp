@@ -104,7 +104,7 @@ inline void fill_peer(SSL* ssl, report& r) {
     STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
     if (!chain || sk_X509_num(chain) == 0) return;
     r.chain_length = sk_X509_num(chain);
-    r.peer = std::make_shared<const certificate_info>(describe_certificate(sk_X509_value(chain, 0)));
+    r.peer = describe_certificate(sk_X509_value(chain, 0));
 }
 
 } // namespace detail
