@@ -730,3 +730,44 @@ TEST_CASE("empty input, null data included, changes nothing but starting the nex
     smtpio::proto::connection_state st; // its read buffer starts with no storage at all
     CHECK(st.try_reply() == status::need_more);
 }
+
+TEST_CASE("the first CR or LF is found at every offset, across 16-octet blocks", "[proto][parser]") {
+    using smtpio::proto::detail::find_cr_or_lf;
+    for (std::size_t n = 0; n <= 50; ++n) {
+        const std::string plain(n, 'x');
+        CHECK(find_cr_or_lf(plain.data(), n) == n);
+        for (std::size_t at = 0; at < n; ++at) {
+            for (char c : {'\r', '\n'}) {
+                std::string s = plain;
+                s[at] = c;
+                // A later CR or LF and octets that differ from them by one bit change nothing.
+                if (at + 1 < n) s[n - 1] = c == '\r' ? '\n' : '\r';
+                for (std::size_t k = 0; k < at; ++k) s[k] = "\x0c\x0b\x8d\x8a\x0e"[k % 5];
+                INFO("length " << n << ", at " << at << ", " << (c == '\r' ? "CR" : "LF"));
+                CHECK(find_cr_or_lf(s.data(), n) == at);
+            }
+        }
+    }
+    // Octets past the length are not looked at.
+    const std::string s = "250 ok\r\n";
+    CHECK(find_cr_or_lf(s.data(), 6) == 6);
+}
+
+TEST_CASE("first-line fast path: a first line longer than one block, ended at every offset", "[proto][parser]") {
+    for (std::size_t len = 5; len <= 70; ++len) {
+        std::string line = "250";
+        if (len > 5) line += ' ' + std::string(len - 6, 'a');
+        line += "\r\n";
+        REQUIRE(line.size() == len);
+        for (const std::string& rest : {std::string(), std::string("250 next\r\n"), std::string("25")}) {
+            INFO("line of " << len << " octets, then " << smtpio::escape(rest));
+            reply_parser p;
+            auto r = p.put(line + rest);
+            REQUIRE(r.state == status::done);
+            CHECK(r.consumed == len);
+            CHECK(p.get().code == 250);
+            CHECK(p.get().text == (len > 6 ? std::string(len - 6, 'a') : std::string()));
+            check_same_as_old(line + rest, {}, false, {});
+        }
+    }
+}

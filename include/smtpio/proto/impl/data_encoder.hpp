@@ -7,17 +7,10 @@
 #ifndef SMTPIO_PROTO_IMPL_DATA_ENCODER_HPP
 #define SMTPIO_PROTO_IMPL_DATA_ENCODER_HPP
 
+#include <smtpio/detail/simd.hpp>
+
 #include <cstdint>
 #include <cstring>
-
-#if defined(__SSE2__) || defined(_M_X64)
-#include <emmintrin.h>
-#define SMTPIO_HAVE_SSE2 1
-#endif
-#if defined(SMTPIO_HAVE_SSE2) && (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#define SMTPIO_HAVE_AVX2_DISPATCH 1 // compiled for any x86 CPU, used when the CPU has AVX2
-#endif
 
 namespace smtpio::proto {
 namespace detail {

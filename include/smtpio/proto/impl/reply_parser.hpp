@@ -7,6 +7,9 @@
 #ifndef SMTPIO_PROTO_IMPL_REPLY_PARSER_HPP
 #define SMTPIO_PROTO_IMPL_REPLY_PARSER_HPP
 
+#include <smtpio/detail/simd.hpp>
+
+#include <bit>
 #include <cstdint>
 #include <cstring>
 
@@ -27,6 +30,23 @@ inline std::string_view reply_view::line(std::size_t i) const noexcept {
 }
 
 namespace detail {
+
+// The offset of the first CR or LF in p[0, n), or n when there is none.  Replies
+// are short: one pass for both octets costs less than two memchr calls.
+inline std::size_t find_cr_or_lf(const char* p, std::size_t n) noexcept {
+    std::size_t i = 0;
+#ifdef SMTPIO_HAVE_SSE2
+    const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
+    for (; i + 16 <= n; i += 16) {
+        const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+        const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
+        if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m));
+    }
+#endif
+    for (; i < n; ++i)
+        if (p[i] == '\r' || p[i] == '\n') return i;
+    return n;
+}
 
 // The reply code in the first three octets of p (RFC 5321 4.2: 2-5, 0-5, 0-9),
 // or 0 when they are not one.
@@ -152,29 +172,18 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
         return line_room <= reply_room ? errc::reply_line_too_long : errc::reply_too_large;
     };
     if (input.empty()) return {status::need_more, 0}; // (memchr wants a pointer, even for no octets)
-    const void* nl = std::memchr(input.data(), '\n', input.size()); // the first line's end
-    if (!nl) {
-        // No line end yet: keep the partial line, within the limits.  (The loop
-        // below does the same; here it costs less when input comes in small pieces.)
-        if (errc e = over_limit(input.size()); e != errc{}) {
-            fail(e);
-            return {status::error, 0};
-        }
-        partial_.append(input.data(), input.size());
-        bytes_ += input.size();
-        return {status::need_more, input.size()};
-    }
     // Fast path: the first line of a reply, whole at the start of the input,
-    // "ddd SP text CRLF", "ddd CRLF" or "ddd-text CRLF" with no other CR, within
-    // the limits.  It does what the loop below does for that line, less the
-    // checks its shape settles; any other input takes the loop, which decides.
+    // "ddd SP text CRLF", "ddd CRLF" or "ddd-text CRLF" with no other CR or LF,
+    // within the limits.  It does what the loop below does for that line, less
+    // the checks its shape settles; any other input takes the loop, which decides.
     std::size_t pos = 0;
     if (lines_ == 0 && partial_.empty()) {
         const char* p = input.data();
-        const std::size_t len = static_cast<std::size_t>(static_cast<const char*>(nl) - p) + 1; // with CRLF
+        const std::size_t k = detail::find_cr_or_lf(p, input.size()); // the first CR or LF
+        const std::size_t len = k + 2;                                 // the line with its CRLF
         int code;
-        if (len >= 5 && (len == 5 || p[3] == ' ' || p[3] == '-') && p[len - 2] == '\r' &&
-            !std::memchr(p, '\r', len - 2) && over_limit(len) == errc{} && limits_.max_lines >= 1 &&
+        if (len >= 5 && len <= input.size() && p[k] == '\r' && p[k + 1] == '\n' &&
+            (len == 5 || p[3] == ' ' || p[3] == '-') && over_limit(len) == errc{} && limits_.max_lines >= 1 &&
             (code = detail::parse_reply_code(p)) != 0) {
             bytes_ += len;
             code_ = code;
@@ -182,9 +191,9 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
             std::string_view text = len == 5 ? std::string_view{} : std::string_view(p + 4, len - 6);
             if (enhanced_ && text.size() >= 5 && text[1] == '.') {
                 enhanced_status es;
-                if (std::size_t k = detail::parse_enhanced(text, es); k > 0 && es.cls == static_cast<unsigned>(p[0] - '0')) {
+                if (std::size_t k2 = detail::parse_enhanced(text, es); k2 > 0 && es.cls == static_cast<unsigned>(p[0] - '0')) {
                     first_enhanced_ = es;
-                    text.remove_prefix(k);
+                    text.remove_prefix(k2);
                 }
             }
             text_ += text;
@@ -194,6 +203,21 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
                 return {status::done, len};
             }
             pos = len; // a continuation line: the loop takes the next ones
+        }
+    }
+    const void* nl = nullptr;
+    if (pos == 0) {
+        nl = std::memchr(input.data(), '\n', input.size()); // the first line's end
+        if (!nl) {
+            // No line end yet: keep the partial line, within the limits.  (The loop
+            // below does the same; here it costs less when input comes in small pieces.)
+            if (errc e = over_limit(input.size()); e != errc{}) {
+                fail(e);
+                return {status::error, 0};
+            }
+            partial_.append(input.data(), input.size());
+            bytes_ += input.size();
+            return {status::need_more, input.size()};
         }
     }
     while (pos < input.size()) {
