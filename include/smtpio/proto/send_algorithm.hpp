@@ -96,7 +96,12 @@ struct send_config {
 class send_algorithm {
 public:
     send_algorithm(connection_state& st, std::span<message_plan> plans, send_config cfg = {})
-        : st_(st), plans_(plans), cfg_(cfg) {}
+        : st_(st), plans_(plans), cfg_(cfg) {
+        // The per-batch state in two allocations, made here, before the caller
+        // fills the plans (which allocates per message), not while sending.
+        js_.resize(plans_.size());
+        q_.reserve(std::min(cfg_.max_group, 4 * plans_.size()) + 4);
+    }
 
     next_action resume(std::error_code ec);
 
@@ -155,11 +160,24 @@ private:
     void append_window();
     void note_window_written(bool complete);
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
-    // Stores a reply in place (the text's storage reused), without a temporary.
+    // Text into a result's string: in place when it fits, else in storage of
+    // exactly its size (assign() would round up to twice the inline room, 31
+    // octets for 16 to 30, a size class the addresses and other texts of the
+    // result do not share, so the allocator could not reuse their blocks).
+    static void store_text(std::string& to, std::string_view text) {
+        if (text.size() > to.capacity()) to = std::string(text);
+        else to.assign(text.data(), text.size());
+    }
+    // Stores a reply in place, without a temporary.
     static void store_reply(reply& to, const reply_view& rv) {
         to.code = rv.code;
         to.enhanced = rv.enhanced;
-        to.text.assign(rv.text.data(), rv.text.size());
+        store_text(to.text, rv.text);
+    }
+    static void store_reply(reply& to, const reply& r) {
+        to.code = r.code;
+        to.enhanced = r.enhanced;
+        store_text(to.text, r.text);
     }
     static phase phase_of(cmd c) noexcept;
 
@@ -239,6 +257,20 @@ inline bool send_algorithm::append_commands(std::size_t j) {
     while (budget > 0 && js.at != cursor::done) {
         switch (js.at) {
         case cursor::mail:
+            if (!plan.envelope_lines.empty() && budget > plan.env->to.size()) {
+                // MAIL and every RCPT go in this write: their planned lines at once.
+                const std::size_t n = plan.env->to.size();
+                st_.wbuf.append(plan.envelope_lines);
+                js.line_pos = plan.envelope_lines.size();
+                q_.push_back({cmd::mail, static_cast<std::uint32_t>(j), 0});
+                for (std::size_t r = 0; r < n; ++r)
+                    q_.push_back({cmd::rcpt, static_cast<std::uint32_t>(j), static_cast<std::uint32_t>(r)});
+                js.next_rcpt = n;
+                js.at = n == 0 ? cursor::done : cursor::data;
+                js.started = true;
+                budget -= n; // and one for MAIL below
+                break;
+            }
             if (!plan.envelope_lines.empty()) append_planned_line(j);
             else (void)write_mail(st_.wbuf, plan.env->from, plan.mail); // validated by the caller
             q_.push_back({cmd::mail, static_cast<std::uint32_t>(j), 0});
@@ -311,7 +343,7 @@ inline void send_algorithm::settle_pending(std::size_t j, const reply& r, outcom
         if (js.rs[i] == rcpt_state::accepted_pending) {
             js.rs[i] = rcpt_state::final;
             res.recipients[i].outcome = o;
-            res.recipients[i].reply = r;
+            store_reply(res.recipients[i].reply, r);
         }
     }
 }

@@ -1018,3 +1018,39 @@ TEST_CASE("send: recipients listed by the planner keep their addresses", "[algor
     CHECK(m.result.recipients[1].outcome == outcome::accepted);
     CHECK(m.result.outcome == message_outcome::partial);
 }
+
+TEST_CASE("send: planned MAIL and RCPT lines go at once when they fit the group, else line by line", "[algorithms][send]") {
+    const std::string mail = "MAIL FROM:<a@example.org>\r\n";
+    const std::vector<std::string> rcpts = {"RCPT TO:<r1@example.com>\r\n", "RCPT TO:<r2@example.com>\r\n",
+                                            "RCPT TO:<r3@example.com>\r\n"};
+    const std::string lines = mail + rcpts[0] + rcpts[1] + rcpts[2];
+    // max_group 4 is exactly MAIL and the three RCPTs; 3 is one short, 2 splits twice.
+    for (std::size_t group : {2u, 3u, 4u, 5u, 256u}) {
+        INFO("max_group " << group);
+        msg m("a@example.org", {"r1@example.com", "r2@example.com", "r3@example.com"});
+        auto p = m.plan();
+        p.envelope_lines = lines;
+        proto::send_config cfg;
+        cfg.max_group = group;
+        fixture f(caps_pipe, {p}, cfg);
+        auto& d = *f.d;
+        if (group >= 5) {
+            d.expect_write(lines + "DATA\r\n").reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+        } else if (group == 4) {
+            d.expect_write(lines).reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n");
+            d.expect_write("DATA\r\n").reply("354 go\r\n");
+        } else if (group == 3) {
+            d.expect_write(mail + rcpts[0] + rcpts[1]).reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n");
+            d.expect_write(rcpts[2] + "DATA\r\n").reply("250 ok\r\n354 go\r\n");
+        } else {
+            d.expect_write(mail + rcpts[0]).reply("250 ok\r\n250 ok\r\n");
+            d.expect_write(rcpts[1] + rcpts[2]).reply("550 5.1.1 no\r\n250 ok\r\n");
+            d.expect_write("DATA\r\n").reply("354 go\r\n");
+        }
+        d.expect_data_write(body_wire, false).reply("250 queued\r\n").expect_done();
+        // Each reply went to its own command, however the lines were grouped.
+        check_outcomes(m.result, {outcome::accepted, outcome::rejected, outcome::accepted});
+        CHECK(m.result.recipients[1].reply.code == 550);
+        CHECK(m.result.outcome == message_outcome::partial);
+    }
+}
