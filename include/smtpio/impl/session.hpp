@@ -552,25 +552,40 @@ struct command_job {
     }
 };
 
+// The reverse-path the last message of a batch had when it passed validation:
+// a batch from one sender checks it once.  It views into that message, which
+// stays in place while the batch is planned.
+struct checked_sender {
+    std::string_view path;
+    bool smtputf8 = false;
+    bool valid = false;
+    bool same(std::string_view p, bool utf8) const noexcept { return valid && utf8 == smtputf8 && p == path; }
+};
+
 // Prepares one message for the transaction machine: every check that can be
 // made before MAIL (DESIGN: nothing of the message is sent when one fails).  The
 // MAIL and RCPT lines go into `lines` (the plan's envelope_lines, once the batch
 // is planned: [lines_begin, lines_end)), so each address is checked once.
 template <class AsyncStream>
 std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan, proto::buffer& lines,
-                             std::size_t& lines_begin, std::size_t& lines_end) {
+                             std::size_t& lines_begin, std::size_t& lines_end, checked_sender& sender) {
     const auto& caps = s.st.caps;
     const auto& env = m.envelope;
     const auto& x = s.opts.extensions;
     if (env.to.empty()) return errc::no_recipients;
     if (env.to.size() > s.opts.max_recipients) return errc::too_many_recipients;
     // Every address first; the parameters are checked when the lines are written.
-    proto::mail_parameters mp;
+    // (The parameters are built in the plan, which is skipped if this fails.)
+    proto::mail_parameters& mp = plan.mail;
+    mp = {};
     mp.smtputf8 = env.smtputf8;
     mp.ret = env.ret;
     mp.envid = env.envid;
     mp.requiretls = env.require_tls;
-    if (auto e = proto::validate_reverse_path(env.from, env.smtputf8)) return e;
+    if (!sender.same(env.from, env.smtputf8)) {
+        if (auto e = proto::validate_reverse_path(env.from, env.smtputf8)) return e;
+        sender = {env.from, env.smtputf8, true};
+    }
     if (auto e = proto::check_mail_parameters(mp)) return e;
     bool dsn_used = env.ret != dsn_return::unspecified || !env.envid.empty();
     for (const auto& r : env.to) {
@@ -661,9 +676,19 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
     }
     lines_end = lines.size();
     plan.env = &m.envelope;
-    plan.mail = mp;
     plan.body = &m.content;
     return {};
+}
+
+// About the octets of the MAIL and RCPT lines of `messages` (what parameters
+// usually add included), so that the buffer for them is allocated once.
+inline std::size_t envelope_lines_estimate(const std::vector<message>& messages) noexcept {
+    std::size_t n = 0;
+    for (const auto& m : messages) {
+        n += 64 + m.envelope.from.size() + m.envelope.envid.size();
+        for (const auto& r : m.envelope.to) n += 16 + r.address.size() + r.original_recipient.size();
+    }
+    return n;
 }
 
 template <class AsyncStream>
@@ -685,8 +710,8 @@ struct send_job {
     proto::next_action resume(std::error_code ec) {
         auto& st = *state;
         if (!st.algo) {
-            st.results.resize(st.messages.size());
-            st.plans.resize(st.messages.size());
+            const std::size_t n = st.messages.size();
+            st.results.resize(n);
             if (!s->st.opened || s->st.broken) {
                 for (auto& r : st.results) {
                     r.outcome = message_outcome::not_sent;
@@ -694,11 +719,21 @@ struct send_job {
                 }
                 return proto::next_action::done(errc::not_open);
             }
-            std::vector<std::pair<std::size_t, std::size_t>> spans(st.messages.size());
+            // Everything sized by the batch is allocated first, then what each
+            // message needs: the allocator is not made to merge the small blocks
+            // of the messages in between.
+            st.plans.resize(n);
+            std::vector<std::pair<std::size_t, std::size_t>> spans(n);
+            checked_sender sender;
+            st.envelope_lines.reserve(envelope_lines_estimate(st.messages));
+            proto::send_config cfg;
+            cfg.pipelining = s->st.caps.pipelining();
+            cfg.block_size = s->opts.block_size;
+            st.algo.emplace(s->st, std::span<proto::message_plan>(st.plans), cfg);
             for (std::size_t i = 0; i < st.messages.size(); ++i) {
                 auto& plan = st.plans[i];
                 plan.result = &st.results[i];
-                if (auto e = plan_message(*s, st.messages[i], plan, st.envelope_lines, spans[i].first, spans[i].second)) {
+                if (auto e = plan_message(*s, st.messages[i], plan, st.envelope_lines, spans[i].first, spans[i].second, sender)) {
                     plan.skip = true;
                     st.results[i].outcome = message_outcome::not_sent;
                     st.results[i].error = e;
@@ -719,10 +754,6 @@ struct send_job {
             for (std::size_t i = 0; i < st.plans.size(); ++i)
                 if (!st.plans[i].skip)
                     st.plans[i].envelope_lines = st.envelope_lines.view().substr(spans[i].first, spans[i].second - spans[i].first);
-            proto::send_config cfg;
-            cfg.pipelining = s->st.caps.pipelining();
-            cfg.block_size = s->opts.block_size;
-            st.algo.emplace(s->st, std::span<proto::message_plan>(st.plans), cfg);
             if (!st.any_to_send) return proto::next_action::done(st.single ? st.results[0].error : std::error_code{});
         }
         return st.algo->resume(ec);

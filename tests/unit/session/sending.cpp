@@ -373,3 +373,64 @@ TEST_CASE("copied, not encoded: only what cannot change, and never past DESIGN r
         CHECK(count_of(h.model->command_lines(), "QUIT") == 0);
     }
 }
+
+TEST_CASE("batch: a sender repeated is checked once, a sender or SMTPUTF8 that changes is checked again",
+          "[session][batch][input][security]") {
+    test::smtp_script s;
+    s.extensions = {"PIPELINING", "SMTPUTF8", "8BITMIME"};
+    test::harness h(s);
+    REQUIRE_FALSE(h.open());
+    const std::string utf8_sender = "j\xc3\xb6rg@example.org";
+    auto make = [&](const std::string& from, bool smtputf8) {
+        smtpio::envelope e = test::env({"b@example.com"}, from);
+        e.smtputf8 = smtputf8;
+        return smtpio::message{e, body_text, {}};
+    };
+    // What each bad sender gets when it is sent alone.
+    auto alone = [&](const std::string& from, bool smtputf8) {
+        auto m = make(from, smtputf8);
+        auto [ec, r] = h.send(m.envelope, body_text);
+        CHECK(r.outcome == message_outcome::not_sent);
+        return r.error;
+    };
+    const std::error_code utf8_without = alone(utf8_sender, false);
+    const std::error_code two_ats = alone("bad@@example.org", false);
+    REQUIRE(utf8_without);
+    REQUIRE(two_ats);
+    h.peer->clear_written();
+
+    std::vector<smtpio::message> msgs;
+    msgs.push_back(make(utf8_sender, true));         // 0: valid with SMTPUTF8
+    msgs.push_back(make(utf8_sender, false));        // 1: the same octets, without it: refused
+    msgs.push_back(make(utf8_sender, true));         // 2: valid again
+    msgs.push_back(make("a@example.org", false));    // 3
+    msgs.push_back(make("a@example.org", false));    // 4: the same, checked once
+    msgs.push_back(make("bad@@example.org", false)); // 5: refused
+    msgs.push_back(make("bad@@example.org", false)); // 6: refused again (a refusal is not remembered as a pass)
+    msgs.push_back(make("a@example.org", false));    // 7
+    auto [batch_ec, results] = h.send_batch(std::move(msgs));
+    CHECK_FALSE(batch_ec);
+    REQUIRE(results.size() == 8);
+    const std::vector<bool> delivered = {true, false, true, true, true, false, false, true};
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        INFO("message " << i);
+        if (delivered[i]) {
+            CHECK(results[i].outcome == message_outcome::delivered);
+        } else {
+            CHECK(results[i].outcome == message_outcome::not_sent);
+        }
+    }
+    CHECK(results[1].error == utf8_without);
+    CHECK(results[5].error == two_ats);
+    CHECK(results[6].error == two_ats);
+    // Nothing of the refused messages went out.
+    CHECK(h.peer->written().find("bad@@") == std::string::npos);
+    std::size_t utf8_mail = 0;
+    for (const auto& line : h.model->command_lines())
+        if (line.rfind("MAIL FROM:<" + utf8_sender + ">", 0) == 0) {
+            ++utf8_mail;
+            CHECK(line.find("SMTPUTF8") != std::string::npos);
+        }
+    CHECK(utf8_mail == 2);
+    CHECK(h.model->messages().size() == 5);
+}
