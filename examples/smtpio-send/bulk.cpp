@@ -112,21 +112,34 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
             t.done += block;
             continue;
         }
+        // Batches of up to 64 messages.  The next batch's vector is reserved before
+        // the last batch's results are freed, and its envelopes are copied after:
+        // the copies reuse the memory the results just gave back, with no large
+        // allocation in between (glibc would merge those small blocks first).
         std::uint64_t left = block;
+        std::vector<smtpio::message> msgs;
+        auto fill = [&](std::uint64_t n) {
+            for (std::uint64_t i = 0; i < n; ++i) msgs.push_back({prototype, smtpio::body::prepared(text), {}});
+        };
+        std::uint64_t batch = std::min<std::uint64_t>(left, 64);
+        msgs.reserve(batch);
+        fill(batch);
         while (left > 0) {
-            std::uint64_t batch = std::min<std::uint64_t>(left, 64);
-            std::vector<smtpio::message> msgs;
-            msgs.reserve(batch);
-            for (std::uint64_t i = 0; i < batch; ++i) {
-                msgs.push_back({prototype, smtpio::body::prepared(text), {}});
-            }
             std::error_code bec;
             auto results = co_await sess.async_send_batch(std::move(msgs), asio::redirect_error(asio::use_awaitable, bec));
+            left -= batch;
+            batch = std::min<std::uint64_t>(left, 64);
+            msgs.clear();
+            msgs.reserve(batch);
             for (auto& r : results) {
-                t.accepted += r.count(smtpio::outcome::accepted);
-                t.rejected += r.count(smtpio::outcome::rejected);
-                t.deferred += r.count(smtpio::outcome::deferred);
-                t.unknown += r.count(smtpio::outcome::unknown);
+                for (const auto& rr : r.recipients) {
+                    switch (rr.outcome) {
+                    case smtpio::outcome::accepted: ++t.accepted; break;
+                    case smtpio::outcome::rejected: ++t.rejected; break;
+                    case smtpio::outcome::deferred: ++t.deferred; break;
+                    case smtpio::outcome::unknown: ++t.unknown; break;
+                    }
+                }
                 if (r.outcome == smtpio::message_outcome::delivered) ++t.delivered_messages;
                 if (r.outcome == smtpio::message_outcome::not_sent) t.deferred += o.to.size();
                 if (r.outcome != smtpio::message_outcome::delivered) {
@@ -137,7 +150,8 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
                 }
                 ++t.done;
             }
-            left -= batch;
+            results.clear();
+            fill(batch);
         }
         if (sess.is_open()) co_await sess.async_quit(asio::redirect_error(asio::use_awaitable, ec));
     }
