@@ -27,13 +27,37 @@ struct body::source {
 
 namespace detail {
 
-class memory_source final : public body::source {
+// A text in memory, given whole by the first next() after open().
+class one_piece_source : public body::source {
+public:
+    std::optional<std::uint64_t> size() const override { return view_.size(); }
+    bool in_memory() const noexcept override { return true; }
+    std::error_code open() override {
+        done_ = false;
+        return {};
+    }
+    std::string_view next(std::error_code& ec) override {
+        ec.clear();
+        if (done_) return {};
+        done_ = true;
+        return view_;
+    }
+
+protected:
+    one_piece_source() = default;
+    explicit one_piece_source(std::string_view v) : view_(v) {}
+    std::string_view view_;
+    bool done_ = false;
+};
+
+class memory_source final : public one_piece_source {
 public:
     // Sources live on the heap (held by body), so view_ may point into owned_.
-    explicit memory_source(std::string owned) : owned_(std::move(owned)), view_(owned_) {}
-    explicit memory_source(std::string_view borrowed) : view_(borrowed), owns_(false) {}
-    explicit memory_source(std::shared_ptr<const std::string> shared)
-        : shared_(std::move(shared)), view_(shared_ ? std::string_view(*shared_) : std::string_view()) {}
+    explicit memory_source(std::string owned) : owned_(std::move(owned)) { view_ = owned_; }
+    explicit memory_source(std::string_view borrowed) : one_piece_source(borrowed), owns_(false) {}
+    explicit memory_source(std::shared_ptr<const std::string> shared) : shared_(std::move(shared)) {
+        if (shared_) view_ = *shared_;
+    }
     memory_source(const memory_source&) = delete;
     memory_source& operator=(const memory_source&) = delete;
     source* move_to(void* where) noexcept override {
@@ -46,33 +70,19 @@ public:
         m->done_ = done_;
         return m;
     }
-    std::optional<std::uint64_t> size() const override { return view_.size(); }
-    bool in_memory() const noexcept override { return true; }
     bool owns_text() const noexcept override { return owns_; }
-    std::error_code open() override {
-        done_ = false;
-        return {};
-    }
-    std::string_view next(std::error_code& ec) override {
-        ec.clear();
-        if (done_) return {};
-        done_ = true;
-        return view_;
-    }
 
 private:
     std::string owned_;
     std::shared_ptr<const std::string> shared_;
-    std::string_view view_;
     bool owns_ = true; // owned_ or shared_: nobody can change the text during a send
-    bool done_ = false;
 };
 
 // A prepared text: shared, immutable, its facts known.
-class prepared_source final : public body::source {
+class prepared_source final : public one_piece_source {
 public:
     explicit prepared_source(std::shared_ptr<const prepared_text> p) : p_(std::move(p)) {
-        if (p_) text_ = p_->text();
+        if (p_) view_ = p_->text();
     }
     prepared_source(const prepared_source&) = delete;
     prepared_source& operator=(const prepared_source&) = delete;
@@ -81,20 +91,8 @@ public:
         m->done_ = done_;
         return m;
     }
-    std::optional<std::uint64_t> size() const override { return text_.size(); }
-    bool in_memory() const noexcept override { return true; }
     bool owns_text() const noexcept override { return true; }
     const proto::body_facts* known_facts() const noexcept override { return p_ ? &p_->facts() : &empty_facts(); }
-    std::error_code open() override {
-        done_ = false;
-        return {};
-    }
-    std::string_view next(std::error_code& ec) override {
-        ec.clear();
-        if (done_) return {};
-        done_ = true;
-        return text_;
-    }
 
 private:
     static const proto::body_facts& empty_facts() noexcept {
@@ -102,8 +100,6 @@ private:
         return none;
     }
     std::shared_ptr<const prepared_text> p_;
-    std::string_view text_;
-    bool done_ = false;
 };
 
 class buffers_source final : public body::source {
