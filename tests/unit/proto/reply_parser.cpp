@@ -742,18 +742,27 @@ TEST_CASE("the first CR or LF is found at every offset, across 16-octet blocks",
                 s[at] = c;
                 // A later CR or LF and octets that differ from them by one bit change nothing.
                 if (at + 1 < n) s[n - 1] = c == '\r' ? '\n' : '\r';
-                for (std::size_t k = 0; k < at; ++k) s[k] = "\x0c\x0b\x8d\x8a\x0e"[k % 5];
+                for (std::size_t k = 0; k < at; ++k)
+                    s[k] = "\x0c\x0b\x8d\x8a\x0e"[k % 5];
                 INFO("length " << n << ", at " << at << ", " << (c == '\r' ? "CR" : "LF"));
                 CHECK(find_cr_or_lf(s.data(), n) == at);
             }
         }
     }
-    // Octets past the length are not looked at.
-    const std::string s = "250 ok\r\n";
-    CHECK(find_cr_or_lf(s.data(), 6) == 6);
+    // Octets past the length are not looked at, whether the length ends inside a
+    // 16-octet block or on its edge.
+    for (char c : {'\r', '\n'}) {
+        for (std::size_t n = 0; n <= 48; ++n) {
+            std::string s(64, 'x');
+            std::fill(s.begin() + static_cast<std::ptrdiff_t>(n), s.end(), c);
+            INFO("length " << n << ", " << (c == '\r' ? "CR" : "LF") << " after it");
+            CHECK(find_cr_or_lf(s.data(), n) == n);
+        }
+    }
 }
 
-TEST_CASE("first-line fast path: a first line longer than one block, ended at every offset", "[proto][parser]") {
+TEST_CASE("first-line fast path: a first line longer than one block, ended at every offset",
+          "[proto][parser]") {
     for (std::size_t len = 5; len <= 70; ++len) {
         std::string line = "250";
         if (len > 5) line += ' ' + std::string(len - 6, 'a');
@@ -768,6 +777,24 @@ TEST_CASE("first-line fast path: a first line longer than one block, ended at ev
             CHECK(p.get().code == 250);
             CHECK(p.get().text == (len > 6 ? std::string(len - 6, 'a') : std::string()));
             check_same_as_old(line + rest, {}, false, {});
+            // Cut anywhere (a CRLF across two calls and block edges included).
+            for (std::size_t cut = 1; cut < len + rest.size(); ++cut)
+                check_same_as_old(line + rest, {cut}, false, {});
+        }
+        // The same line as the first of a multiline reply, and with a bare CR or LF inside it.
+        std::string cont = line;
+        cont[3] = '-';
+        check_same_as_old(cont + "250 last\r\n", {}, false, {});
+        if (len > 8) {
+            for (std::size_t at = 4; at + 2 < len; ++at) {
+                for (char c : {'\r', '\n'}) {
+                    std::string bad = line;
+                    bad[at] = c;
+                    INFO("line of " << len << " octets, " << (c == '\r' ? "CR" : "LF") << " at " << at);
+                    CHECK(parse_every_split(bad).ec == errc::reply_malformed);
+                    check_same_as_old(bad, {}, false, {});
+                }
+            }
         }
     }
 }

@@ -32,20 +32,28 @@ inline std::string_view reply_view::line(std::size_t i) const noexcept {
 namespace detail {
 
 // The offset of the first CR or LF in p[0, n), or n when there is none.  Replies
-// are short: one pass for both octets costs less than two memchr calls.
+// are short: with SSE2, one pass for both octets costs less than two memchr
+// calls; elsewhere the C library's memchr does it, for LF and then for CR before it.
 inline std::size_t find_cr_or_lf(const char* p, std::size_t n) noexcept {
-    std::size_t i = 0;
 #ifdef SMTPIO_HAVE_SSE2
+    std::size_t i = 0;
     const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
     for (; i + 16 <= n; i += 16) {
         const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
-        const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf))));
-        if (m != 0) return i + static_cast<std::size_t>(std::countr_zero(m));
+        const __m128i hit = _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, lf));
+        if (const auto m = static_cast<unsigned>(_mm_movemask_epi8(hit)); m != 0)
+            return i + static_cast<std::size_t>(std::countr_zero(m));
     }
-#endif
     for (; i < n; ++i)
         if (p[i] == '\r' || p[i] == '\n') return i;
     return n;
+#else
+    if (n == 0) return 0; // (memchr wants a pointer, even for no octets)
+    const void* lf = std::memchr(p, '\n', n);
+    const std::size_t end = lf ? static_cast<std::size_t>(static_cast<const char*>(lf) - p) : n;
+    const void* cr = std::memchr(p, '\r', end);
+    return cr ? static_cast<std::size_t>(static_cast<const char*>(cr) - p) : end;
+#endif
 }
 
 // The reply code in the first three octets of p (RFC 5321 4.2: 2-5, 0-5, 0-9),
@@ -177,12 +185,15 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
     // within the limits.  It does what the loop below does for that line, less
     // the checks its shape settles; any other input takes the loop, which decides.
     std::size_t pos = 0;
+    const void* nl = nullptr; // the first line's end, once known
+    bool nl_known = false;
     if (lines_ == 0 && partial_.empty()) {
         const char* p = input.data();
-        const std::size_t k = detail::find_cr_or_lf(p, input.size()); // the first CR or LF
-        const std::size_t len = k + 2;                                 // the line with its CRLF
+        const std::size_t n = input.size();
+        const std::size_t k = detail::find_cr_or_lf(p, n); // the first CR or LF
+        const std::size_t len = k + 2;                     // the line with its CRLF
         int code;
-        if (len >= 5 && len <= input.size() && p[k] == '\r' && p[k + 1] == '\n' &&
+        if (len >= 5 && len <= n && p[k] == '\r' && p[k + 1] == '\n' &&
             (len == 5 || p[3] == ' ' || p[3] == '-') && over_limit(len) == errc{} && limits_.max_lines >= 1 &&
             (code = detail::parse_reply_code(p)) != 0) {
             bytes_ += len;
@@ -191,9 +202,10 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
             std::string_view text = len == 5 ? std::string_view{} : std::string_view(p + 4, len - 6);
             if (enhanced_ && text.size() >= 5 && text[1] == '.') {
                 enhanced_status es;
-                if (std::size_t k2 = detail::parse_enhanced(text, es); k2 > 0 && es.cls == static_cast<unsigned>(p[0] - '0')) {
+                const std::size_t skip = detail::parse_enhanced(text, es);
+                if (skip > 0 && es.cls == static_cast<unsigned>(p[0] - '0')) {
                     first_enhanced_ = es;
-                    text.remove_prefix(k2);
+                    text.remove_prefix(skip);
                 }
             }
             text_ += text;
@@ -203,11 +215,22 @@ inline reply_parser::result reply_parser::put(std::string_view input) {
                 return {status::done, len};
             }
             pos = len; // a continuation line: the loop takes the next ones
+        } else {
+            // Not for the fast path: the loop decides.  Where the line ends is known
+            // up to the first CR (a bare CR is searched past).
+            nl_known = true;
+            if (k == n)
+                nl = nullptr;
+            else if (p[k] == '\n')
+                nl = p + k;
+            else if (k + 1 < n && p[k + 1] == '\n')
+                nl = p + k + 1;
+            else
+                nl = k + 1 < n ? std::memchr(p + k + 1, '\n', n - k - 1) : nullptr;
         }
     }
-    const void* nl = nullptr;
     if (pos == 0) {
-        nl = std::memchr(input.data(), '\n', input.size()); // the first line's end
+        if (!nl_known) nl = std::memchr(input.data(), '\n', input.size()); // the first line's end
         if (!nl) {
             // No line end yet: keep the partial line, within the limits.  (The loop
             // below does the same; here it costs less when input comes in small pieces.)
