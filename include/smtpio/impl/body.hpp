@@ -92,7 +92,9 @@ public:
         return m;
     }
     bool owns_text() const noexcept override { return true; }
-    const proto::body_facts* known_facts() const noexcept override { return p_ ? &p_->facts() : &empty_facts(); }
+    const proto::body_facts* known_facts() const noexcept override {
+        return p_ ? &p_->facts() : &empty_facts();
+    }
 
 private:
     static const proto::body_facts& empty_facts() noexcept {

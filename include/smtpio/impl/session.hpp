@@ -552,9 +552,10 @@ struct command_job {
     }
 };
 
-// The reverse-path the last message of a batch had when it passed validation:
-// a batch from one sender checks it once.  It views into that message, which
-// stays in place while the batch is planned.
+// The reverse-path most recently validated in a batch, with its SMTPUTF8 flag:
+// a batch from one sender checks it once.  It views into the envelope of that
+// message: nothing may move or change an envelope's `from` until the batch is
+// planned (the recipients' addresses move into the results; the sender stays).
 struct checked_sender {
     std::string_view path;
     bool smtputf8 = false;
@@ -567,8 +568,9 @@ struct checked_sender {
 // MAIL and RCPT lines go into `lines` (the plan's envelope_lines, once the batch
 // is planned: [lines_begin, lines_end)), so each address is checked once.
 template <class AsyncStream>
-std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan, proto::buffer& lines,
-                             std::size_t& lines_begin, std::size_t& lines_end, checked_sender& sender) {
+std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::message_plan& plan,
+                             proto::buffer& lines, std::size_t& lines_begin, std::size_t& lines_end,
+                             checked_sender& sender) {
     const auto& caps = s.st.caps;
     const auto& env = m.envelope;
     const auto& x = s.opts.extensions;
@@ -682,11 +684,15 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
 
 // About the octets of the MAIL and RCPT lines of `messages` (what parameters
 // usually add included), so that the buffer for them is allocated once.
-inline std::size_t envelope_lines_estimate(const std::vector<message>& messages) noexcept {
+// (Messages with more recipients than allowed are refused: they count for none.)
+inline std::size_t envelope_lines_estimate(const std::vector<message>& messages,
+                                           std::size_t max_recipients) noexcept {
     std::size_t n = 0;
     for (const auto& m : messages) {
         n += 64 + m.envelope.from.size() + m.envelope.envid.size();
-        for (const auto& r : m.envelope.to) n += 16 + r.address.size() + r.original_recipient.size();
+        if (m.envelope.to.size() > max_recipients) continue;
+        for (const auto& r : m.envelope.to)
+            n += 16 + r.address.size() + r.original_recipient.size();
     }
     return n;
 }
@@ -725,7 +731,7 @@ struct send_job {
             st.plans.resize(n);
             std::vector<std::pair<std::size_t, std::size_t>> spans(n);
             checked_sender sender;
-            st.envelope_lines.reserve(envelope_lines_estimate(st.messages));
+            st.envelope_lines.reserve(envelope_lines_estimate(st.messages, s->opts.max_recipients));
             proto::send_config cfg;
             cfg.pipelining = s->st.caps.pipelining();
             cfg.block_size = s->opts.block_size;
@@ -733,7 +739,9 @@ struct send_job {
             for (std::size_t i = 0; i < st.messages.size(); ++i) {
                 auto& plan = st.plans[i];
                 plan.result = &st.results[i];
-                if (auto e = plan_message(*s, st.messages[i], plan, st.envelope_lines, spans[i].first, spans[i].second, sender)) {
+                auto& [lines_begin, lines_end] = spans[i];
+                if (auto e = plan_message(*s, st.messages[i], plan, st.envelope_lines, lines_begin, lines_end,
+                                          sender)) {
                     plan.skip = true;
                     st.results[i].outcome = message_outcome::not_sent;
                     st.results[i].error = e;
@@ -741,7 +749,8 @@ struct send_job {
                         st.results[i].recipients.push_back({r.address, outcome::deferred, {}});
                 } else {
                     // The addresses move into the result: the envelope's lines are
-                    // written and the message is ours until it completes.
+                    // written and the message is ours until it completes.  (The
+                    // sender stays: `sender` may view it.)
                     auto& to = st.messages[i].envelope.to;
                     auto& listed = st.results[i].recipients;
                     listed.resize(to.size());
@@ -753,7 +762,8 @@ struct send_job {
             // The buffer is complete: now its views stay valid.
             for (std::size_t i = 0; i < st.plans.size(); ++i)
                 if (!st.plans[i].skip)
-                    st.plans[i].envelope_lines = st.envelope_lines.view().substr(spans[i].first, spans[i].second - spans[i].first);
+                    st.plans[i].envelope_lines =
+                        st.envelope_lines.view().substr(spans[i].first, spans[i].second - spans[i].first);
             if (!st.any_to_send) return proto::next_action::done(st.single ? st.results[0].error : std::error_code{});
         }
         return st.algo->resume(ec);

@@ -97,8 +97,11 @@ class send_algorithm {
 public:
     send_algorithm(connection_state& st, std::span<message_plan> plans, send_config cfg = {})
         : st_(st), plans_(plans), cfg_(cfg) {
-        // The per-batch state in two allocations, made here, before the caller
-        // fills the plans (which allocates per message), not while sending.
+        // The jobs' state and the queue of expected replies are allocated here,
+        // before the caller fills the plans (which allocates per message), and not
+        // while sending.  The queue holds one write's commands (up to max_group and
+        // an end of data); a message with many recipients may still grow it.  The
+        // recipients' states wait for the plans (resume()): one allocation then.
         js_.resize(plans_.size());
         q_.reserve(std::min(cfg_.max_group, 4 * plans_.size()) + 4);
     }
@@ -161,14 +164,17 @@ private:
     void note_window_written(bool complete);
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
     // Text into a result's string: in place when it fits, else in storage of
-    // exactly its size (assign() would round up to twice the inline room, 31
-    // octets for 16 to 30, a size class the addresses and other texts of the
-    // result do not share, so the allocator could not reuse their blocks).
+    // exactly its size.  (libstdc++'s assign() rounds a string growing out of its
+    // inline room up to 31 octets; with glibc a text of 16 to 23 octets then takes
+    // a larger block than the addresses of the result, whose freed blocks the
+    // allocator could otherwise hand out again.)
     static void store_text(std::string& to, std::string_view text) {
-        if (text.size() > to.capacity()) to = std::string(text);
-        else to.assign(text.data(), text.size());
+        if (text.size() > to.capacity())
+            to = std::string(text);
+        else
+            to.assign(text.data(), text.size());
     }
-    // Stores a reply in place, without a temporary.
+    // Stores a reply's fields one by one (no temporary reply).
     static void store_reply(reply& to, const reply_view& rv) {
         to.code = rv.code;
         to.enhanced = rv.enhanced;
@@ -659,7 +665,6 @@ inline next_action send_algorithm::resume(std::error_code ec) {
             }
         return next_action::done(errc::not_open);
     }
-    js_.resize(plans_.size());
     {
         std::size_t recipients = 0;
         for (std::size_t k = 0; k < plans_.size(); ++k) {

@@ -1019,7 +1019,8 @@ TEST_CASE("send: recipients listed by the planner keep their addresses", "[algor
     CHECK(m.result.outcome == message_outcome::partial);
 }
 
-TEST_CASE("send: planned MAIL and RCPT lines go at once when they fit the group, else line by line", "[algorithms][send]") {
+TEST_CASE("send: planned MAIL and RCPT lines go at once when they fit the group, else line by line",
+          "[algorithms][send]") {
     const std::string mail = "MAIL FROM:<a@example.org>\r\n";
     const std::vector<std::string> rcpts = {"RCPT TO:<r1@example.com>\r\n", "RCPT TO:<r2@example.com>\r\n",
                                             "RCPT TO:<r3@example.com>\r\n"};
@@ -1035,7 +1036,8 @@ TEST_CASE("send: planned MAIL and RCPT lines go at once when they fit the group,
         fixture f(caps_pipe, {p}, cfg);
         auto& d = *f.d;
         if (group >= 5) {
-            d.expect_write(lines + "DATA\r\n").reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
+            d.expect_write(lines + "DATA\r\n")
+                .reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n354 go\r\n");
         } else if (group == 4) {
             d.expect_write(lines).reply("250 ok\r\n250 ok\r\n550 5.1.1 no\r\n250 ok\r\n");
             d.expect_write("DATA\r\n").reply("354 go\r\n");

@@ -406,8 +406,9 @@ TEST_CASE("batch: a sender repeated is checked once, a sender or SMTPUTF8 that c
     msgs.push_back(make("a@example.org", false));    // 3
     msgs.push_back(make("a@example.org", false));    // 4: the same, checked once
     msgs.push_back(make("bad@@example.org", false)); // 5: refused
-    msgs.push_back(make("bad@@example.org", false)); // 6: refused again (a refusal is not remembered as a pass)
-    msgs.push_back(make("a@example.org", false));    // 7
+    msgs.push_back(
+        make("bad@@example.org", false));         // 6: refused again (a refusal is not remembered as a pass)
+    msgs.push_back(make("a@example.org", false)); // 7
     auto [batch_ec, results] = h.send_batch(std::move(msgs));
     CHECK_FALSE(batch_ec);
     REQUIRE(results.size() == 8);
