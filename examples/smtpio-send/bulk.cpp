@@ -119,7 +119,8 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
         std::uint64_t left = block;
         std::vector<smtpio::message> msgs;
         auto fill = [&](std::uint64_t n) {
-            for (std::uint64_t i = 0; i < n; ++i) msgs.push_back({prototype, smtpio::body::prepared(text), {}});
+            for (std::uint64_t i = 0; i < n; ++i)
+                msgs.push_back({prototype, smtpio::body::prepared(text), {}});
         };
         std::uint64_t batch = std::min<std::uint64_t>(left, 64);
         msgs.reserve(batch);
@@ -132,16 +133,25 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
             msgs.clear();
             msgs.reserve(batch);
             for (auto& r : results) {
+                // One pass over the recipients (a result lists every one, refused
+                // messages' included, as deferred), not one per outcome.
                 for (const auto& rr : r.recipients) {
                     switch (rr.outcome) {
-                    case smtpio::outcome::accepted: ++t.accepted; break;
-                    case smtpio::outcome::rejected: ++t.rejected; break;
-                    case smtpio::outcome::deferred: ++t.deferred; break;
-                    case smtpio::outcome::unknown: ++t.unknown; break;
+                    case smtpio::outcome::accepted:
+                        ++t.accepted;
+                        break;
+                    case smtpio::outcome::rejected:
+                        ++t.rejected;
+                        break;
+                    case smtpio::outcome::deferred:
+                        ++t.deferred;
+                        break;
+                    case smtpio::outcome::unknown:
+                        ++t.unknown;
+                        break;
                     }
                 }
                 if (r.outcome == smtpio::message_outcome::delivered) ++t.delivered_messages;
-                if (r.outcome == smtpio::message_outcome::not_sent) t.deferred += o.to.size();
                 if (r.outcome != smtpio::message_outcome::delivered) {
                     attempt a;
                     a.sent = std::move(r);

@@ -541,6 +541,16 @@ class CliTest(unittest.TestCase):
         self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 4)
         self.assertGreater(obj["messages_per_second"], 0)
 
+    def test_bulk_refused_messages_count_each_recipient_once(self):
+        # REQUIRETLS over plaintext: every message is refused before MAIL; each of its
+        # recipients is deferred once, not once per message plus once per recipient.
+        rc, obj, _, err = run(self.plain_args("--to", "b@cli.test", "--to", "c@cli.test", "--count", "5",
+                                              "--size", "1000", "--require-tls"))
+        self.assertNotEqual(rc, 0, err)
+        self.assertEqual(obj["messages"], 5)
+        self.assertEqual(obj["messages_delivered"], 0)
+        self.assertEqual(obj["recipients"], {"accepted": 0, "rejected": 0, "deferred": 10, "unknown": 0})
+
     def test_bulk_chunking_every_message_arrives_whole(self):
         # BDAT windows: several messages per write, RSET between them; the server (smtpio-sink,
         # which offers CHUNKING) must keep each one whole, once.
