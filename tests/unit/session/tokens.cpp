@@ -80,6 +80,21 @@ TEST_CASE("session: callbacks", "[session][tokens]") {
               "\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + body_text + ".\r\nQUIT\r\n");
 }
 
+// With use_future, every step of an operation runs on Asio's system thread, which
+// destroys the finished operation (and its share of the session) only after the
+// future is ready.  Destroyed before the sessions and io_contexts it follows, this
+// waits for that thread to be done with them (ctest runs each test case alone).
+struct system_thread_done {
+    system_thread_done() = default;
+    system_thread_done(const system_thread_done&) = delete;
+    system_thread_done& operator=(const system_thread_done&) = delete;
+    ~system_thread_done() {
+        auto& sys = asio::query(asio::system_executor(), asio::execution::context);
+        sys.stop();
+        sys.join();
+    }
+};
+
 TEST_CASE("session: asio::use_future", "[session][tokens]") {
     test::harness h;
     auto opened = h.s->async_open(asio::use_future);
@@ -98,6 +113,7 @@ TEST_CASE("session: asio::use_future", "[session][tokens]") {
     test::smtp_script refuse;
     refuse.greeting = "554 5.3.2 not now\r\n";
     test::harness h2(refuse);
+    const system_thread_done settle; // before h2 and h go
     auto failed = h2.s->async_open(asio::use_future);
     h2.run();
     try {
