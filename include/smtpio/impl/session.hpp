@@ -288,7 +288,7 @@ struct run_op {
     void operator()(Self& self, std::error_code ec = {}, std::size_t n = 0) {
         auto& s = *impl;
         if (where == at::post_complete) {
-            job.complete(self, early, false);
+            job.complete(early, false, finisher(self));
             return;
         }
         if (where == at::start) {
@@ -440,10 +440,23 @@ struct run_op {
                 if (s.st.broken) s.close_transport();
                 self.get_cancellation_state().slot().clear();
                 s.busy = false;
-                job.complete(self, act.ec, true);
+                job.complete(act.ec, true, finisher(self));
                 return;
             }
         }
+    }
+
+    // What a job calls, last, with its completion's arguments.  The operation
+    // lets go of the session before the handler runs: a handler may destroy the
+    // session and its execution context at once (after `future::get()`, say),
+    // and the operation itself is destroyed only after the handler returns,
+    // possibly on another thread.  Past this call, the job's `s` may dangle.
+    template <class Self>
+    auto finisher(Self& self) {
+        return [this, &self](auto&&... args) {
+            impl.reset();
+            self.complete(std::forward<decltype(args)>(args)...);
+        };
     }
 };
 
@@ -471,8 +484,8 @@ struct open_job {
         return algo->resume(ec);
     }
 
-    template <class Self>
-    void complete(Self& self, std::error_code ec, bool ran) {
+    template <class Done>
+    void complete(std::error_code ec, bool ran, Done&& done) {
         if (ran && algo) {
             auto status = algo->tls_status();
             std::string_view name = s->policy.name();
@@ -501,7 +514,7 @@ struct open_job {
             if (!x.smtputf8) caps.disable("SMTPUTF8");
             if (!x.dsn) caps.disable("DSN");
         }
-        self.complete(ec);
+        done(ec);
     }
 };
 
@@ -529,10 +542,10 @@ struct auth_job {
         return algo->resume(ec);
     }
 
-    template <class Self>
-    void complete(Self& self, std::error_code ec, bool) {
+    template <class Done>
+    void complete(std::error_code ec, bool, Done&& done) {
         mech.reset();
-        self.complete(ec);
+        done(ec);
     }
 };
 
@@ -546,9 +559,9 @@ struct command_job {
         if (!algo) algo.emplace(s->st, cmd);
         return algo->resume(ec);
     }
-    template <class Self>
-    void complete(Self& self, std::error_code ec, bool) {
-        self.complete(ec);
+    template <class Done>
+    void complete(std::error_code ec, bool, Done&& done) {
+        done(ec);
     }
 };
 
@@ -769,8 +782,8 @@ struct send_job {
         return st.algo->resume(ec);
     }
 
-    template <class Self>
-    void complete(Self& self, std::error_code ec, bool ran) {
+    template <class Done>
+    void complete(std::error_code ec, bool ran, Done&& done) {
         auto& st = *state;
         st.results.resize(st.messages.size());
         for (std::size_t i = 0; i < st.results.size(); ++i) {
@@ -792,12 +805,12 @@ struct send_job {
             if (!e && st.results[0].outcome == message_outcome::not_sent) e = ec;
             send_result r = std::move(st.results[0]);
             state.reset();
-            self.complete(e, std::move(r));
+            done(e, std::move(r));
         } else {
             std::vector<send_result> rs = std::move(st.results);
             bool started = ran && ec != errc::not_open;
             state.reset();
-            self.complete(started ? std::error_code{} : ec, std::move(rs));
+            done(started ? std::error_code{} : ec, std::move(rs));
         }
     }
 };

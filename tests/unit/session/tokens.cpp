@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <future>
 #include <memory>
 #include <type_traits>
@@ -80,21 +81,6 @@ TEST_CASE("session: callbacks", "[session][tokens]") {
               "\r\nRCPT TO:<b@example.com>\r\nDATA\r\n" + body_text + ".\r\nQUIT\r\n");
 }
 
-// With use_future, every step of an operation runs on Asio's system thread, which
-// destroys the finished operation (and its share of the session) only after the
-// future is ready.  Destroyed before the sessions and io_contexts it follows, this
-// waits for that thread to be done with them (ctest runs each test case alone).
-struct system_thread_done {
-    system_thread_done() = default;
-    system_thread_done(const system_thread_done&) = delete;
-    system_thread_done& operator=(const system_thread_done&) = delete;
-    ~system_thread_done() {
-        auto& sys = asio::query(asio::system_executor(), asio::execution::context);
-        sys.stop();
-        sys.join();
-    }
-};
-
 TEST_CASE("session: asio::use_future", "[session][tokens]") {
     test::harness h;
     auto opened = h.s->async_open(asio::use_future);
@@ -113,7 +99,6 @@ TEST_CASE("session: asio::use_future", "[session][tokens]") {
     test::smtp_script refuse;
     refuse.greeting = "554 5.3.2 not now\r\n";
     test::harness h2(refuse);
-    const system_thread_done settle; // before h2 and h go
     auto failed = h2.s->async_open(asio::use_future);
     h2.run();
     try {
@@ -122,6 +107,89 @@ TEST_CASE("session: asio::use_future", "[session][tokens]") {
     } catch (const std::system_error& e) {
         CHECK(e.code() == errc::greeting_refused);
     }
+}
+
+// With use_future, every step runs on Asio's system thread, which destroys the
+// finished operation only after the future is ready, while the caller may already
+// destroy the session and its io_context.  So an operation lets go of the session
+// before its handler runs: a handler that destroys the session destroys the stream
+// with it, there and then.
+TEST_CASE("session: an operation lets go of the session before its handler runs", "[session][tokens]") {
+    using done_fn = std::function<void()>;
+    using start_fn = std::function<void(test::stream_session&, done_fn)>;
+    auto check = [](const char* what, bool open_first, start_fn start) {
+        INFO(what);
+        smtpio::session_options o = test::test_options();
+        o.dangerous_allow_plaintext_auth = true; // the test stream has no TLS
+        test::smtp_script script;
+        script.extensions.push_back("AUTH PLAIN LOGIN");
+        test::harness h(script, o);
+        if (open_first) REQUIRE_FALSE(h.open());
+        std::weak_ptr<test::test_peer> peer = h.peer;
+        h.peer.reset(); // the stream (in the session) now holds the peer alone
+        std::optional<bool> stream_gone;
+        start(*h.s, [&] {
+            h.s.reset();
+            stream_gone = peer.expired();
+        });
+        h.run();
+        REQUIRE(stream_gone);
+        CHECK(*stream_gone);
+    };
+    check("open", false, [](auto& s, done_fn d) {
+        s.async_open([d](std::error_code ec) {
+            CHECK_FALSE(ec);
+            d();
+        });
+    });
+    check("send", true, [](auto& s, done_fn d) {
+        s.async_send(test::env({"b@example.com"}), body_text, [d](std::error_code ec, smtpio::send_result r) {
+            CHECK_FALSE(ec);
+            CHECK(r.outcome == message_outcome::delivered);
+            d();
+        });
+    });
+    check("batch", true, [](auto& s, done_fn d) {
+        std::vector<smtpio::message> batch;
+        batch.push_back({test::env({"b@example.com"}), body_text, {}});
+        batch.push_back({test::env({"c@example.com"}), body_text, {}});
+        s.async_send_batch(std::move(batch), [d](std::error_code ec, std::vector<smtpio::send_result> rs) {
+            CHECK_FALSE(ec);
+            CHECK(rs.size() == 2);
+            d();
+        });
+    });
+    check("authenticate", true, [](auto& s, done_fn d) {
+        s.async_authenticate({"user", "pencil", smtpio::auth_mechanism::plain}, [d](std::error_code ec) {
+            CHECK_FALSE(ec);
+            d();
+        });
+    });
+    check("reset", true, [](auto& s, done_fn d) {
+        s.async_reset([d](std::error_code ec) {
+            CHECK_FALSE(ec);
+            d();
+        });
+    });
+    check("noop", true, [](auto& s, done_fn d) {
+        s.async_noop([d](std::error_code ec) {
+            CHECK_FALSE(ec);
+            d();
+        });
+    });
+    check("quit", true, [](auto& s, done_fn d) {
+        s.async_quit([d](std::error_code ec) {
+            CHECK_FALSE(ec);
+            d();
+        });
+    });
+    // Refused before any I/O: sending on a session that was never opened.
+    check("refused", false, [](auto& s, done_fn d) {
+        s.async_send(test::env({"b@example.com"}), body_text, [d](std::error_code ec, smtpio::send_result) {
+            CHECK(ec == errc::not_open);
+            d();
+        });
+    });
 }
 
 TEST_CASE("session: asio::use_awaitable", "[session][tokens]") {
