@@ -59,6 +59,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
 
     AsyncStream next;
     std::optional<tls::stream<AsyncStream&>> tls;
+    bool tls_on = false; // the handshake began: the stream is `tls` from now on
     asio::steady_timer timer;
     proto::connection_state st;
     tls::any_policy policy;
@@ -95,7 +96,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
 
     template <class F>
     decltype(auto) with_stream(F&& f) {
-        if (tls) return f(*tls);
+        if (tls_on) return f(*tls);
         return f(next);
     }
 
@@ -182,19 +183,46 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     }
 
     // ---- TLS -----------------------------------------------------------------------------
-    std::error_code begin_handshake() {
+    // Creates the TLS connection and lets the policy configure it.
+    std::error_code make_tls() {
         tls::context* ctx = policy.tls_context();
         if (!ctx) return errc::tls_configuration_failed;
         tls.emplace(next, ctx->native_handle());
         SSL* ssl = tls->native_handle();
         if (opts.port) tls::set_peer_port(ssl, opts.port);
-        if (auto e = policy.prepare(ssl, opts.host)) {
-            report = tls::make_failure_report(tls::verify_result::validation_failure,
-                                              "the TLS policy could not configure the connection: " + e.message(),
-                                              policy.name(), opts.host);
-            return e;
+        return policy.prepare(ssl, opts.host);
+    }
+
+    // While STARTTLS's reply is on its way (a round trip the client would idle
+    // through), builds the TLS connection and its ClientHello.  Nothing is sent
+    // before the reply says 220: then the handshake sends it.  Any failure here
+    // is left for begin_handshake to meet again and report.
+    void prepare_handshake() {
+        if (tls) return;
+        if (make_tls() || tls->prepare_handshake()) tls.reset();
+    }
+
+    // The handshake starts: from now on the stream is TLS.
+    std::error_code begin_handshake() {
+        if (!tls) {
+            std::error_code e = make_tls();
+            if (e == errc::tls_configuration_failed) return e;
+            if (e) {
+                report = tls::make_failure_report(tls::verify_result::validation_failure,
+                                                  "the TLS policy could not configure the connection: " + e.message(),
+                                                  policy.name(), opts.host);
+                return e;
+            }
         }
+        // After STARTTLS, the client speaks first (EHLO): its Finished goes with it.
+        tls->hold_final_flight(policy.mode() != tls::mode::implicit);
+        tls_on = true;
         return {};
+    }
+
+    // STARTTLS was refused or never sent: a connection prepared for it goes.
+    void drop_unused_tls() noexcept {
+        if (!tls_on) tls.reset();
     }
 
     std::error_code finish_handshake(std::error_code ec) {
@@ -411,6 +439,7 @@ struct run_op {
                 s.with_stream([&](auto& stream) {
                     asio::async_write(stream, asio::buffer(s.st.wbuf.data(), s.st.wbuf.size()), child(self));
                 });
+                if (act.when == proto::phase::starttls) s.prepare_handshake();
                 return;
             case proto::next_action::type::read:
                 read_armed = false;
@@ -486,6 +515,7 @@ struct open_job {
 
     template <class Done>
     void complete(std::error_code ec, bool ran, Done&& done) {
+        s->drop_unused_tls();
         if (ran && algo) {
             auto status = algo->tls_status();
             std::string_view name = s->policy.name();

@@ -206,6 +206,25 @@ public:
     /// between operations.
     std::size_t buffered() const noexcept { return io_.in.size() + io_.out.size() + flushing_.size(); }
 
+    /// Builds the client's first flight (the ClientHello) now, without sending
+    /// it: the next `async_handshake` sends it and goes on.  Optional; it lets a
+    /// caller spend a wait for the peer (STARTTLS's reply) on the key share and
+    /// the ClientHello.  Nothing reaches the next layer before `async_handshake`.
+    std::error_code prepare_handshake() {
+        std::size_t ignored = 0;
+        std::error_code e;
+        if (perform([&] { return SSL_do_handshake(ssl_); }, e, ignored) == want::failed) return e;
+        return {};
+    }
+
+    /// When the handshake ends with the client's own flight (TLS 1.3's Finished,
+    /// or a resumed TLS 1.2 session's), keep that flight queued for the next
+    /// write instead of writing it alone: the peer gets it with the first
+    /// application data, in one piece.  Only for a protocol whose client writes
+    /// first after the handshake, as SMTP after STARTTLS (EHLO); a read alone
+    /// would never send it.
+    void hold_final_flight(bool on) noexcept { hold_final_ = on; }
+
     /// The client handshake.  Signature: `void(std::error_code)`.
     template <class CompletionToken>
     auto async_handshake(CompletionToken&& token) {
@@ -359,7 +378,7 @@ private:
                 std::size_t ignored = 0;
                 std::error_code e;
                 want w = s.perform([&] { return SSL_do_handshake(s.ssl_); }, e, ignored);
-                if (!s.io_.out.empty()) {
+                if (!s.io_.out.empty() && !(w == want::done && s.hold_final_)) {
                     // The next flight (or an alert) first.
                     this->after_flush = w;
                     this->result = e;
@@ -457,6 +476,7 @@ private:
     detail::byte_queue flushing_;
     bool writing_ = false;
     bool reading_ = false;
+    bool hold_final_ = false;
 };
 
 } // namespace smtpio::tls

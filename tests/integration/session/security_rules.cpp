@@ -62,6 +62,9 @@ TEST_CASE("rule 1: above may, no MAIL, RCPT, AUTH or data byte before TLS is up 
             std::string plaintext;    // exactly what may go in clear
             bool handshake_completes; // on the server's side
         };
+        // (A rejected certificate never completes the handshake on the server's side
+        // either: after STARTTLS the client's Finished waits for its first write, and
+        // a peer the policy rejects gets none.)
         std::vector<scenario> scenarios;
         {
             auto s = test::starttls_script();
@@ -84,7 +87,7 @@ TEST_CASE("rule 1: above may, no MAIL, RCPT, AUTH or data byte before TLS is up 
             static std::vector<test::server_identity> keep;
             keep.push_back(test::pki().make(*lvl.bad, test::mx_name));
             scenarios.push_back({"certificate rejected", test::server_options(test::starttls_script(), keep.back()),
-                                 ehlo + "STARTTLS\r\n", true});
+                                 ehlo + "STARTTLS\r\n", false});
         }
         for (auto& sc : scenarios) {
             INFO("scenario: " << sc.what);

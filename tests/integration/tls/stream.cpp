@@ -18,6 +18,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tls = smtpio::tls;
 namespace test = smtpio::test;
@@ -202,4 +203,57 @@ TEST_CASE("tls::stream: completions never run inside the initiating call", "[tls
     REQUIRE(test::run_until(c.io, [&] { return w.has_value(); }, timeout));
     CHECK_FALSE(*w);
     CHECK(c.s->buffered() == 0);
+}
+
+TEST_CASE("tls::stream: a ClientHello built ahead, and a final flight held for the first write",
+          "[tls][stream][integration]") {
+    test::cert_factory f;
+    const auto id = f.make(cert_case::valid, host);
+    for (int version : {TLS1_2_VERSION, TLS1_3_VERSION}) {
+        for (bool hold : {false, true}) {
+            INFO("max version " << version << (hold ? ", final flight held" : ""));
+            // The client speaks first: the server answers each line.
+            test::tls_server server(server_for(id), [](test::tls_connection& conn) {
+                for (int i = 0; i < 2; ++i) conn.write_line("got " + conn.read_line());
+            });
+            client c(f);
+            c.s.emplace(asio::ip::tcp::socket(c.io), c.ctx.native_handle());
+            SSL_set_tlsext_host_name(c.s->native_handle(), host);
+            SSL_set_max_proto_version(c.s->native_handle(), static_cast<std::uint16_t>(version));
+            // Built before the connection even exists: queued, not sent.
+            REQUIRE_FALSE(c.s->prepare_handshake());
+            CHECK(c.s->buffered() > 100);
+            c.s->hold_final_flight(hold);
+            std::optional<std::error_code> r;
+            c.s->next_layer().async_connect({asio::ip::make_address("127.0.0.1"), server.port()},
+                                            [&](std::error_code ec) { r = ec; });
+            REQUIRE(test::run_until(c.io, [&] { return r.has_value(); }, timeout));
+            REQUIRE_FALSE(*r);
+            std::optional<std::error_code> hs;
+            c.s->async_handshake([&](std::error_code ec) { hs = ec; });
+            REQUIRE(test::run_until(c.io, [&] { return hs.has_value(); }, timeout));
+            REQUIRE_FALSE(*hs);
+            // TLS 1.3 ends with the client's Finished: held, it waits in the stream.
+            // A full TLS 1.2 handshake ends with the server's: nothing to hold.
+            const bool held = hold && version == TLS1_3_VERSION;
+            CHECK((c.s->buffered() > 0) == held);
+            for (const char* line : {"EHLO one", "EHLO two"}) {
+                std::optional<std::error_code> w;
+                std::string out = std::string(line) + "\r\n";
+                asio::async_write(*c.s, asio::buffer(out), [&](std::error_code ec, std::size_t) { w = ec; });
+                REQUIRE(test::run_until(c.io, [&] { return w.has_value(); }, timeout));
+                REQUIRE_FALSE(*w);
+                CHECK(c.s->buffered() == 0); // the held flight went with it
+                std::string buf;
+                std::error_code ec;
+                CHECK(c.read_line(buf, ec) == "got " + std::string(line));
+                CHECK_FALSE(ec);
+            }
+            REQUIRE(server.wait_for(1));
+            const auto rec = server.records()[0];
+            CHECK(rec.handshake_done);
+            CHECK(rec.sni == std::optional<std::string>(host));
+            CHECK(rec.lines == std::vector<std::string>{"EHLO one", "EHLO two"});
+        }
+    }
 }
