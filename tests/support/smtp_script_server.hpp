@@ -914,7 +914,11 @@ private:
         if (const char* n = SSL_get_servername(s.native_handle(), TLSEXT_NAMETYPE_host_name)) rec.sni = n;
         rec.handshake_error = ec;
         if (ec) {
+            // The client closed the connection (it rejected the certificate, say): nothing
+            // more can come, and a read would wait for its deadline.
+            if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) return false;
             // Whatever the client writes now arrives in clear: record it (it must be nothing).
+            // A client that goes on in clear after a failed handshake does so at once.
             for (int k = 0; k < 64; ++k) {
                 std::string chunk(4096, '\0');
                 std::size_t n = 0;
@@ -926,7 +930,7 @@ private:
                             h(x);
                         });
                     },
-                    [&] { s.next_layer().close(); }, std::chrono::milliseconds(2000));
+                    [&] { s.next_layer().close(); }, std::chrono::milliseconds(500));
                 rec.after_handshake_failure.append(chunk, 0, n);
                 if (e) break;
             }
