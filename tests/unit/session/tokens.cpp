@@ -136,59 +136,46 @@ TEST_CASE("session: an operation lets go of the session before its handler runs"
         REQUIRE(stream_gone);
         CHECK(*stream_gone);
     };
-    check("open", false, [](auto& s, done_fn d) {
-        s.async_open([d](std::error_code ec) {
+    // The handlers are std::functions: one instantiation of each operation serves every check.
+    using ec_handler = std::function<void(std::error_code)>;
+    using result_handler = std::function<void(std::error_code, smtpio::send_result)>;
+    using batch_handler = std::function<void(std::error_code, std::vector<smtpio::send_result>)>;
+    auto expect_ok = [](done_fn d) {
+        return ec_handler([d](std::error_code ec) {
             CHECK_FALSE(ec);
             d();
         });
-    });
+    };
+    check("open", false, [&](auto& s, done_fn d) { s.async_open(expect_ok(d)); });
     check("send", true, [](auto& s, done_fn d) {
-        s.async_send(test::env({"b@example.com"}), body_text, [d](std::error_code ec, smtpio::send_result r) {
-            CHECK_FALSE(ec);
-            CHECK(r.outcome == message_outcome::delivered);
-            d();
-        });
+        s.async_send(test::env({"b@example.com"}), body_text, result_handler([d](std::error_code ec, smtpio::send_result r) {
+                         CHECK_FALSE(ec);
+                         CHECK(r.outcome == message_outcome::delivered);
+                         d();
+                     }));
     });
     check("batch", true, [](auto& s, done_fn d) {
         std::vector<smtpio::message> batch;
         batch.push_back({test::env({"b@example.com"}), body_text, {}});
         batch.push_back({test::env({"c@example.com"}), body_text, {}});
-        s.async_send_batch(std::move(batch), [d](std::error_code ec, std::vector<smtpio::send_result> rs) {
-            CHECK_FALSE(ec);
-            CHECK(rs.size() == 2);
-            d();
-        });
+        s.async_send_batch(std::move(batch), batch_handler([d](std::error_code ec, std::vector<smtpio::send_result> rs) {
+                               CHECK_FALSE(ec);
+                               CHECK(rs.size() == 2);
+                               d();
+                           }));
     });
-    check("authenticate", true, [](auto& s, done_fn d) {
-        s.async_authenticate({"user", "pencil", smtpio::auth_mechanism::plain}, [d](std::error_code ec) {
-            CHECK_FALSE(ec);
-            d();
-        });
+    check("authenticate", true, [&](auto& s, done_fn d) {
+        s.async_authenticate({"user", "pencil", smtpio::auth_mechanism::plain}, expect_ok(d));
     });
-    check("reset", true, [](auto& s, done_fn d) {
-        s.async_reset([d](std::error_code ec) {
-            CHECK_FALSE(ec);
-            d();
-        });
-    });
-    check("noop", true, [](auto& s, done_fn d) {
-        s.async_noop([d](std::error_code ec) {
-            CHECK_FALSE(ec);
-            d();
-        });
-    });
-    check("quit", true, [](auto& s, done_fn d) {
-        s.async_quit([d](std::error_code ec) {
-            CHECK_FALSE(ec);
-            d();
-        });
-    });
+    check("reset", true, [&](auto& s, done_fn d) { s.async_reset(expect_ok(d)); });
+    check("noop", true, [&](auto& s, done_fn d) { s.async_noop(expect_ok(d)); });
+    check("quit", true, [&](auto& s, done_fn d) { s.async_quit(expect_ok(d)); });
     // Refused before any I/O: sending on a session that was never opened.
     check("refused", false, [](auto& s, done_fn d) {
-        s.async_send(test::env({"b@example.com"}), body_text, [d](std::error_code ec, smtpio::send_result) {
-            CHECK(ec == errc::not_open);
-            d();
-        });
+        s.async_send(test::env({"b@example.com"}), body_text, result_handler([d](std::error_code ec, smtpio::send_result) {
+                         CHECK(ec == errc::not_open);
+                         d();
+                     }));
     });
 }
 
