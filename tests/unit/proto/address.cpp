@@ -1,3 +1,5 @@
+#include "test_budget.hpp"
+
 #include <smtpio/proto/address.hpp>
 #include <smtpio/detail/utf8.hpp>
 #include <smtpio/reply.hpp>
@@ -444,7 +446,7 @@ TEST_CASE("validation equals the code before the fast paths on random and mutate
             else s += utf8[pick(std::size(utf8))];
         }
     };
-    constexpr int rounds = 200'000;
+    constexpr int rounds = smtpio::test::rounds(200'000, 4);
     for (int round = 0; round < rounds; ++round) {
         std::string s;
         switch (pick(4)) {

@@ -1,3 +1,5 @@
+#include "test_budget.hpp"
+
 #include <smtpio/proto/data_encoder.hpp>
 #include <smtpio/reply.hpp>
 
@@ -317,7 +319,7 @@ TEST_CASE("scanner: encodes_verbatim agrees with the encoder, in any split", "[p
     std::mt19937 rng(20261129);
     const char alphabet[] = {'a', 'b', '.', '\r', '\n', '\r', '\n', '.'};
     int verbatim_seen[2] = {0, 0};
-    for (int iter = 0; iter < 40000; ++iter) {
+    for (int iter = 0, iters = smtpio::test::rounds(40000, 2); iter < iters; ++iter) {
         std::size_t len = rng() % 200;
         std::string text;
         for (std::size_t i = 0; i < len; ++i) text += alphabet[rng() % sizeof alphabet];

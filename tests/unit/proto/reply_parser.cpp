@@ -1,3 +1,5 @@
+#include "test_budget.hpp"
+
 #include <smtpio/proto/algorithm.hpp>
 #include <smtpio/proto/reply_parser.hpp>
 
@@ -679,7 +681,7 @@ TEST_CASE("replies parse as before on random and mutated input, split at random"
         }
         out += ends[pick(std::size(ends))];
     };
-    constexpr int rounds = 150'000;
+    constexpr int rounds = smtpio::test::rounds(150'000, 4);
     for (int round = 0; round < rounds; ++round) {
         std::string in;
         for (std::size_t replies = 1 + pick(3); replies > 0; --replies) {
