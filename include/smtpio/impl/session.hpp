@@ -172,12 +172,18 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         std::size_t cap = st.rbuf.writable();
         auto slot = std::make_shared<parked_slot>();
         parked = slot;
-        auto handler = [self = this->shared_from_this(), slot](std::error_code ec, std::size_t n) {
+        // The read holds the session (its buffer and stream) while it is in flight, and
+        // lets go before it resumes the operation parked on it, which holds the session
+        // itself: the operation must be able to let go last (run_op::finisher).
+        auto handler = [self = this->shared_from_this(), slot](std::error_code ec, std::size_t n) mutable {
             self->bg_reading = false;
             if (!ec) self->st.rbuf.commit(n);
             self->st.early_read_done = true;
             self->st.early_error = ec ? self->map_error(ec, self->deadline_phase) : std::error_code{};
-            if (auto op = std::move(slot->op)) op->resume();
+            auto op = std::move(slot->op);
+            if (!op) return;
+            self.reset();
+            op->resume();
         };
         with_stream([&](auto& s) { s.async_read_some(asio::buffer(p, cap), asio::bind_executor(ex, std::move(handler))); });
     }
@@ -197,17 +203,20 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     // through), builds the TLS connection and its ClientHello.  Nothing is sent
     // before the reply says 220: then the handshake sends it.  Any failure here
     // is left for begin_handshake to meet again and report.
-    void prepare_handshake() {
+    void prepare_handshake() noexcept {
         if (tls) return;
-        if (make_tls() || tls->prepare_handshake()) tls.reset();
+        try {
+            if (make_tls() || tls->prepare_handshake()) tls.reset();
+        } catch (...) {
+            tls.reset(); // a policy that throws does it again in begin_handshake
+        }
     }
 
     // The handshake starts: from now on the stream is TLS.
     std::error_code begin_handshake() {
+        if (!policy.tls_context()) return errc::tls_configuration_failed;
         if (!tls) {
-            std::error_code e = make_tls();
-            if (e == errc::tls_configuration_failed) return e;
-            if (e) {
+            if (std::error_code e = make_tls()) {
                 report = tls::make_failure_report(tls::verify_result::validation_failure,
                                                   "the TLS policy could not configure the connection: " + e.message(),
                                                   policy.name(), opts.host);
@@ -515,7 +524,7 @@ struct open_job {
 
     template <class Done>
     void complete(std::error_code ec, bool ran, Done&& done) {
-        s->drop_unused_tls();
+        if (ran) s->drop_unused_tls(); // (not when refused as busy: the running open may need it)
         if (ran && algo) {
             auto status = algo->tls_status();
             std::string_view name = s->policy.name();

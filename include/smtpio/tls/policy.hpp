@@ -32,11 +32,15 @@ namespace smtpio::tls {
 ///
 /// - `mode()`: what the session does about TLS (plaintext, opportunistic STARTTLS,
 ///   required STARTTLS, implicit TLS).
-/// - `tls_context()`: the context the session builds its `asio::ssl::stream` from;
+/// - `tls_context()`: the context the session builds its `tls::stream` from;
 ///   null only when `mode()` is `plaintext`.
 /// - `prepare(ssl, host)`: called on the fresh `SSL*` before the handshake:
 ///   SNI, versions, cipher suites, signature algorithms, the session to resume.
-///   An error ends the session before the handshake.
+///   An error ends the session before the handshake.  With STARTTLS it is called
+///   as the command is written, before the server's reply (the session builds
+///   its ClientHello meanwhile), so it also runs when STARTTLS is then refused;
+///   after an error or an exception there it is called once more, on a fresh
+///   `SSL*`, when the handshake begins.
 /// - `evaluate(ssl, host)`: called after a successful handshake; the session
 ///   writes nothing more unless the verdict is `accepted`.
 /// - `name()`: a name for reports ("verify", or a user policy's own name).

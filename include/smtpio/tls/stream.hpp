@@ -203,13 +203,15 @@ public:
     executor_type get_executor() noexcept { return next_.get_executor(); }
 
     /// Octets of ciphertext this stream holds right now (queued in or out); 0
-    /// between operations.
+    /// between operations, except for a ClientHello built by `prepare_handshake`
+    /// or a final flight held by `hold_final_flight`, until they are sent.
     std::size_t buffered() const noexcept { return io_.in.size() + io_.out.size() + flushing_.size(); }
 
     /// Builds the client's first flight (the ClientHello) now, without sending
     /// it: the next `async_handshake` sends it and goes on.  Optional; it lets a
     /// caller spend a wait for the peer (STARTTLS's reply) on the key share and
     /// the ClientHello.  Nothing reaches the next layer before `async_handshake`.
+    /// After an error the stream is unusable (its handshake fails): make another.
     std::error_code prepare_handshake() {
         std::size_t ignored = 0;
         std::error_code e;
@@ -218,11 +220,10 @@ public:
     }
 
     /// When the handshake ends with the client's own flight (TLS 1.3's Finished,
-    /// or a resumed TLS 1.2 session's), keep that flight queued for the next
-    /// write instead of writing it alone: the peer gets it with the first
-    /// application data, in one piece.  Only for a protocol whose client writes
-    /// first after the handshake, as SMTP after STARTTLS (EHLO); a read alone
-    /// would never send it.
+    /// or a resumed TLS 1.2 session's; a full TLS 1.2 handshake ends with the
+    /// server's), keep that flight queued for the next write instead of writing it alone: the peer gets it
+    /// with the first application data, in one piece.  Only for a protocol whose client writes first after
+    /// the handshake, as SMTP after STARTTLS (EHLO); a read alone would never send it.
     void hold_final_flight(bool on) noexcept { hold_final_ = on; }
 
     /// The client handshake.  Signature: `void(std::error_code)`.

@@ -63,8 +63,8 @@ TEST_CASE("rule 1: above may, no MAIL, RCPT, AUTH or data byte before TLS is up 
             bool handshake_completes; // on the server's side
         };
         // (A rejected certificate never completes the handshake on the server's side
-        // either: after STARTTLS the client's Finished waits for its first write, and
-        // a peer the policy rejects gets none.)
+        // either: with TLS 1.3, after STARTTLS the client's Finished waits for its
+        // first write, and a peer the policy rejects gets none.)
         std::vector<scenario> scenarios;
         {
             auto s = test::starttls_script();

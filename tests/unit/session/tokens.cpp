@@ -179,6 +179,60 @@ TEST_CASE("session: an operation lets go of the session before its handler runs"
     });
 }
 
+// The same when the final reply comes through the read that runs while a long body
+// is written: that read holds the session while in flight, and must let go before
+// it resumes the operation waiting on it.
+TEST_CASE("session: an operation completed through its background read lets go of the session too",
+          "[session][tokens]") {
+    smtpio::session_options o = test::test_options();
+    o.block_size = 512; // the body goes in blocks, with a read running meanwhile
+    test::harness h({}, o, /*attach_model=*/false);
+    // The server answers at once up to the 354, then holds its replies until the
+    // client has written everything and waits on that read.
+    bool hold = false;
+    std::string held;
+    h.model->start();
+    h.peer->push(h.model->take().bytes);
+    h.peer->on_write([&](test::test_peer& p, std::string_view data) {
+        h.model->feed(data);
+        std::string out = h.model->take().bytes;
+        if (hold) {
+            held += out;
+            return;
+        }
+        p.push(out);
+        if (out.find("354") != std::string::npos) hold = true;
+    });
+    REQUIRE_FALSE(h.open());
+    std::weak_ptr<test::test_peer> peer = h.peer;
+    h.peer.reset();
+    std::string big = "Subject: blocks\r\n\r\n";
+    for (int i = 0; i < 200; ++i)
+        big += "line " + std::to_string(i) + " of a body written in blocks\r\n";
+    std::optional<bool> stream_gone;
+    std::optional<message_outcome> outcome;
+    h.s->async_send(test::env({"b@example.com"}), std::move(big),
+                    [&](std::error_code ec, smtpio::send_result r) {
+                        CHECK_FALSE(ec);
+                        outcome = r.outcome;
+                        h.s.reset();
+                        stream_gone = peer.expired();
+                    });
+    h.run(std::chrono::milliseconds(300)); // everything written; the operation waits on the read
+    REQUIRE_FALSE(outcome);
+    REQUIRE(hold);
+    REQUIRE_FALSE(held.empty());
+    auto p = peer.lock();
+    REQUIRE(p);
+    REQUIRE(p->read_pending());
+    p->push(held);
+    p.reset();
+    h.run();
+    REQUIRE(stream_gone);
+    CHECK(outcome == message_outcome::delivered);
+    CHECK(*stream_gone);
+}
+
 TEST_CASE("session: asio::use_awaitable", "[session][tokens]") {
     test::harness h;
     std::optional<message_outcome> outcome;
