@@ -92,6 +92,12 @@ public:
     ~basic_session();
 
     executor_type get_executor() noexcept;
+    /// The stream the session runs over.  An Asio stream socket (TCP or local)
+    /// is put in non-blocking mode (`non_blocking(true)`) at the first write
+    /// after an operation has waited once: the session writes a command group or
+    /// a message's last block straight into the socket when it takes it at once,
+    /// and starts an asynchronous write only for the rest.  Synchronous calls on
+    /// the socket then fail with `would_block` instead of waiting.
     next_layer_type& next_layer() noexcept;
     const next_layer_type& next_layer() const noexcept;
 

@@ -9,8 +9,13 @@
 
 #include <smtpio/proto/address.hpp>
 
+#include <asio/basic_stream_socket.hpp>
+#include <asio/error.hpp>
+
+#include <cstddef>
 #include <string>
 #include <system_error>
+#include <type_traits>
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -39,6 +44,40 @@ void close_stream(Stream& s) noexcept {
         }
     } else {
         static_assert(sizeof(Stream) == 0, "smtpio needs close() or cancel() on the stream for deadlines");
+    }
+}
+
+// Streams that can write without waiting: Asio's stream sockets (TCP, local),
+// in non-blocking mode.  The session writes into them directly when they take
+// a whole command group at once, and starts an asynchronous write only for what
+// they do not take.
+template <class Stream>
+struct can_write_now : std::false_type {};
+template <class Protocol, class Executor>
+struct can_write_now<asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
+
+// Writes as much of [p, p + n) as `s` takes now, without waiting; the octets
+// written.  Puts the socket in non-blocking mode first (once): a socket that
+// cannot take anything now reports would_block instead of blocking the thread.
+template <class Protocol, class Executor>
+std::size_t write_now(asio::basic_stream_socket<Protocol, Executor>& s, const char* p, std::size_t n,
+                      std::error_code& ec) noexcept {
+    ec.clear();
+    if (!s.non_blocking()) {
+        s.non_blocking(true, ec);
+        if (ec) return 0;
+    }
+    std::size_t done = 0;
+    for (;;) {
+        std::size_t k = s.write_some(asio::buffer(p + done, n - done), ec);
+        if (!ec) {
+            done += k;
+            if (done == n) return done;
+            continue;
+        }
+        if (ec == asio::error::interrupted) continue;
+        if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+        return done;
     }
 }
 

@@ -81,6 +81,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         : next(std::move(s)), timer(next.get_executor()), policy(std::move(p)), opts(std::move(o)) {
         if (opts.helo_name.empty()) opts.helo_name = local_helo_name();
         st.parser.set_limits(opts.reply_limits);
+        st.driver_sees_replies = static_cast<bool>(opts.transcript); // trace_reply() records each one
         st.rbuf.reserve(1024);
         report = tls::make_plaintext_report(policy.name());
         if (policy.mode() != tls::mode::plaintext) {
@@ -154,6 +155,33 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         });
     }
 
+    // Writes the write buffer into a socket that takes it without waiting
+    // (detail::can_write_now), from the start.  True when the write is over:
+    // wholly written (ec clear, the buffer emptied) or failed (ec set, as the
+    // algorithms see it).  False when an asynchronous write must finish it, from
+    // octet `written`; also for any other stream, and over TLS.
+    bool try_write_now(std::size_t& written, std::error_code& ec, proto::phase p) {
+        written = 0;
+        if constexpr (can_write_now<AsyncStream>::value) {
+            if (tls_on || closed) return false;
+            std::error_code e;
+            written = write_now(next, st.wbuf.data(), st.wbuf.size(), e);
+            if (e) {
+                st.last_write_octets = written; // what went out before the error, as async_write says
+                ec = map_error(e, p);
+                return true;
+            }
+            if (written < st.wbuf.size()) return false;
+            st.last_write_octets = written;
+            st.wbuf.clear();
+            return true;
+        } else {
+            (void)ec;
+            (void)p;
+            return false;
+        }
+    }
+
     // An I/O error as the algorithms see it.
     std::error_code map_error(std::error_code ec, proto::phase p) {
         if (timed_out) return proto::timeout_error(p);
@@ -168,6 +196,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     template <class Executor>
     void start_background_read(const Executor& ex) {
         bg_reading = true;
+        st.read_in_flight = true;
         char* p = st.rbuf.prepare(4096);
         std::size_t cap = st.rbuf.writable();
         auto slot = std::make_shared<parked_slot>();
@@ -177,6 +206,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         // itself: the operation must be able to let go last (run_op::finisher).
         auto handler = [self = this->shared_from_this(), slot](std::error_code ec, std::size_t n) mutable {
             self->bg_reading = false;
+            self->st.read_in_flight = false;
             if (!ec) self->st.rbuf.commit(n);
             self->st.early_read_done = true;
             self->st.early_error = ec ? self->map_error(ec, self->deadline_phase) : std::error_code{};
@@ -316,8 +346,18 @@ template <class AsyncStream, class Job>
 struct run_op {
     std::shared_ptr<session_impl<AsyncStream>> impl;
     Job job;
-    enum class at : std::uint8_t { start, post_complete, wrote, read, handshake, bg_wait } where = at::start;
+    enum class at : std::uint8_t {
+        start,
+        post_complete,
+        post_done,
+        wrote,
+        read,
+        handshake,
+        bg_wait
+    } where = at::start;
     bool read_armed = false; // the deadline of the reply being read is set
+    bool resumed = false;    // an asynchronous step ran: completing now is not inside the initiation
+    std::size_t written_now = 0; // octets of the write in flight written before it began
     proto::next_action act{};
     std::error_code early{};
 
@@ -328,6 +368,11 @@ struct run_op {
             job.complete(early, false, finisher(self));
             return;
         }
+        if (where == at::post_done) {
+            job.complete(early, true, finisher(self));
+            return;
+        }
+        if (where != at::start) resumed = true;
         if (where == at::start) {
             if (s.busy) {
                 // Never complete inside the initiating function: post first.
@@ -347,9 +392,11 @@ struct run_op {
         watch_cancellation(self);
         switch (where) {
         case at::start:
-        case at::post_complete: break;
+        case at::post_complete:
+        case at::post_done:
+            break;
         case at::wrote:
-            s.st.last_write_octets = n;
+            s.st.last_write_octets = written_now + n;
             if (ec) ec = s.map_error(ec, act.when);
             else s.st.wbuf.clear();
             break;
@@ -440,13 +487,24 @@ struct run_op {
             switch (act.kind) {
             case proto::next_action::type::write:
             case proto::next_action::type::write_and_read:
-                s.arm(act.when);
                 s.trace_write(act);
+                written_now = 0;
+                if (act.kind == proto::next_action::type::write && resumed) {
+                    // A socket that takes the whole group now needs no asynchronous write
+                    // (and no deadline); what it does not take goes the usual way.
+                    if (s.try_write_now(written_now, ec, act.when)) {
+                        if (act.when == proto::phase::starttls) s.prepare_handshake();
+                        continue;
+                    }
+                }
+                s.arm(act.when);
                 if (act.kind == proto::next_action::type::write_and_read && !s.bg_reading && !s.st.early_read_done)
                     s.start_background_read(self.get_executor());
                 where = at::wrote;
                 s.with_stream([&](auto& stream) {
-                    asio::async_write(stream, asio::buffer(s.st.wbuf.data(), s.st.wbuf.size()), child(self));
+                    asio::async_write(
+                        stream, asio::buffer(s.st.wbuf.data() + written_now, s.st.wbuf.size() - written_now),
+                        child(self));
                 });
                 if (act.when == proto::phase::starttls) s.prepare_handshake();
                 return;
@@ -478,6 +536,14 @@ struct run_op {
                 if (s.st.broken) s.close_transport();
                 self.get_cancellation_state().slot().clear();
                 s.busy = false;
+                if (!resumed) {
+                    // Done without waiting once (refused before any I/O: not open, a
+                    // bad envelope): never complete inside the initiating function.
+                    early = act.ec;
+                    where = at::post_done;
+                    asio::post(s.next.get_executor(), std::move(self));
+                    return;
+                }
                 job.complete(act.ec, true, finisher(self));
                 return;
             }
@@ -760,6 +826,36 @@ struct send_state {
     bool any_to_send = false;
 };
 
+// `to = from` for a report just made (its strings empty), as every result's is:
+// a plaintext session's report has four empty strings of six, and assigning an
+// empty string costs about as much as copying a short one.  The structured
+// binding names every member: one added to tls::report breaks the build here
+// until it is copied too.
+inline void copy_into_fresh(tls::report& to, const tls::report& from) {
+    const auto& [attempted, established, version, cipher, group, cipher_bits, cipher_alg_bits, peer,
+                 chain_length, verified, dane_authenticated, result, detail, policy, resumed,
+                 reference_name] = from;
+    auto copy = [](std::string& t, const std::string& f) {
+        if (!f.empty()) t = f;
+    };
+    to.attempted = attempted;
+    to.established = established;
+    copy(to.version, version);
+    copy(to.cipher, cipher);
+    copy(to.group, group);
+    to.cipher_bits = cipher_bits;
+    to.cipher_alg_bits = cipher_alg_bits;
+    to.peer = peer;
+    to.chain_length = chain_length;
+    to.verified = verified;
+    to.dane_authenticated = dane_authenticated;
+    to.result = result;
+    copy(to.detail, detail);
+    copy(to.policy, policy);
+    to.resumed = resumed;
+    copy(to.reference_name, reference_name);
+}
+
 template <class AsyncStream, bool Batch>
 struct send_job {
     session_impl<AsyncStream>* s;
@@ -836,7 +932,7 @@ struct send_job {
                 for (const auto& to : st.messages[i].envelope.to) r.recipients.push_back({to.address, outcome::deferred, {}});
         }
         for (auto& r : st.results) {
-            r.tls = s->report;
+            copy_into_fresh(r.tls, s->report);
             s->emit({transcript_event::kind::outcome, {}, 0, nullptr, &r});
         }
         if constexpr (!Batch) {

@@ -120,6 +120,15 @@ struct connection_state {
     /// Set by the driver after each write: octets written (all of wbuf on success).
     std::size_t last_write_octets = 0;
 
+    /// Set by the driver when it must see every reply (a transcript records
+    /// them): algorithms then leave every read to it, even of a reply already
+    /// buffered.
+    bool driver_sees_replies = false;
+
+    /// Set by the driver while a read into rbuf is in flight (the read that runs
+    /// during a write_and_read): rbuf must not be consumed under it.
+    bool read_in_flight = false;
+
     /// Set by the driver when a read that ran during a write_and_read completed:
     /// its bytes are in rbuf; `early_error` holds its error (end of stream included).
     bool early_read_done = false;
@@ -139,6 +148,26 @@ struct connection_state {
         auto r = parser.put(rbuf.view());
         rbuf.consume(r.consumed);
         return r.state;
+    }
+
+    /// What the driver does for a read when the reply is already buffered, for
+    /// an algorithm about to ask for one: true when a complete reply was taken
+    /// (ec clear) or a malformed one ended the parse (ec set); false when the
+    /// driver must read (nothing or part of a reply buffered, a read of a
+    /// write_and_read in flight or to account for, or `driver_sees_replies`).  One read
+    /// often brings the replies of a whole command group.
+    bool take_buffered_reply(std::error_code& ec) {
+        if (driver_sees_replies || read_in_flight || early_read_done || rbuf.empty()) return false;
+        switch (try_reply()) {
+        case reply_parser::status::done:
+            ec.clear();
+            return true;
+        case reply_parser::status::error:
+            ec = parser.error();
+            return true;
+        default:
+            return false;
+        }
     }
 };
 

@@ -163,13 +163,15 @@ private:
     void append_window();
     void note_window_written(bool complete);
     static outcome outcome_of(int code) noexcept { return code >= 500 ? outcome::rejected : outcome::deferred; }
-    // Text into a result's string: in place when it fits, else in storage of
-    // exactly its size.  (libstdc++'s assign() rounds a string growing out of its
-    // inline room up to 31 octets; with glibc a text of 16 to 23 octets then takes
-    // a larger block than the addresses of the result, whose freed blocks the
-    // allocator could otherwise hand out again.)
+    // Text into a result's string: made anew when the string is empty or the
+    // text does not fit (in storage of exactly its size), else in place.
+    // (libstdc++'s assign() rounds a string growing out of its inline room up to
+    // 31 octets; with glibc a text of 16 to 23 octets then takes a larger block
+    // than the addresses of the result, whose freed blocks the allocator could
+    // otherwise hand out again.  And into an empty string, a string made and
+    // moved costs less than assign(), which libstdc++ does not inline.)
     static void store_text(std::string& to, std::string_view text) {
-        if (text.size() > to.capacity())
+        if (to.empty() || text.size() > to.capacity())
             to = std::string(text);
         else
             to.assign(text.data(), text.size());
@@ -678,7 +680,8 @@ inline next_action send_algorithm::resume(std::error_code ec) {
     while (job_ < plans_.size()) {
         // 1. Replies first: every command written is answered before anything else.
         if (qhead_ < q_.size()) {
-            SMTPIO_CORO_YIELD(coro_, next_action::read(phase_of(q_[qhead_].c)));
+            if (!st_.take_buffered_reply(ec))
+                SMTPIO_CORO_YIELD(coro_, next_action::read(phase_of(q_[qhead_].c)));
             if (ec) {
                 abort_from(job_, ec, nullptr);
                 return next_action::done(ec);

@@ -13,6 +13,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <thread>
 #include <vector>
 
 using smtpio::errc;
@@ -268,5 +269,65 @@ TEST_CASE("loopback: cancellation and deadlines over TCP", "[integration][sessio
         CHECK(r.outcome == message_outcome::unknown);
         CHECK(r.recipients[0].outcome == outcome::unknown);
         CHECK(server.first().messages.size() == 1);
+    }
+}
+
+TEST_CASE("loopback: a write the socket takes only in part is finished asynchronously",
+          "[integration][session][write]") {
+    // The session writes a command group or a message's last block straight into
+    // the socket when the socket takes it at once, and hands what it does not take
+    // to an asynchronous write.  A small send buffer, a server that reads slowly
+    // and whole 3 MiB bodies in one block make the bodies written after the
+    // operation's first write (which is always asynchronous) take both paths:
+    // with DATA every body, with BDAT the last (the first two go in that write).
+    const bool chunking = GENERATE(false, true);
+    CAPTURE(chunking);
+    auto script = test::smtp_script{};
+    script.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
+    if (chunking) script.extensions.push_back("CHUNKING");
+    int slow = 0;
+    script.on_data = [&slow](test::smtp_server_model&, std::size_t) -> std::optional<std::string> {
+        if (slow < 20) {
+            ++slow;
+            std::this_thread::sleep_for(std::chrono::milliseconds(2));
+        }
+        return std::nullopt;
+    };
+    auto so = test::server_options(script);
+    test::smtp_script_server server(so);
+    auto o = test::client_options();
+    o.block_size = 8 * 1024 * 1024;
+    test::client c;
+    REQUIRE_FALSE(c.connect(server.port(), policy::dangerous_plaintext(), o));
+    c.s->next_layer().set_option(asio::socket_base::send_buffer_size(8192));
+
+    std::vector<std::string> bodies;
+    std::vector<smtpio::message> msgs;
+    for (int m = 0; m < 3; ++m) {
+        std::string b = "Subject: part " + std::to_string(m) + "\r\n\r\n";
+        for (int i = 0; b.size() < 3 * 1024 * 1024; ++i)
+            b += (i % 10 == 0 ? "." : "") + std::to_string(m) + " line " + std::to_string(i) +
+                 " of a body larger than any socket buffer here\r\n";
+        bodies.push_back(b);
+        smtpio::send_options opts;
+        opts.chunking = chunking;
+        msgs.push_back({test::simple_envelope(), smtpio::body(b), opts});
+    }
+    auto [ec, rs] = c.send_batch(std::move(msgs));
+    REQUIRE_FALSE(ec);
+    REQUIRE(rs.size() == 3);
+    for (const auto& r : rs) {
+        CHECK(r.outcome == message_outcome::delivered);
+        CHECK_FALSE(r.error);
+    }
+    // After the writes the session's socket is in non-blocking mode (documented at next_layer()).
+    CHECK(c.s->next_layer().non_blocking());
+    CHECK_FALSE(c.quit());
+    auto rec = server.first();
+    REQUIRE(rec.messages.size() == 3);
+    for (std::size_t i = 0; i < 3; ++i) {
+        CHECK(rec.messages[i].bdat == chunking);
+        CHECK(rec.messages[i].content.size() == bodies[i].size());
+        CHECK(rec.messages[i].content == bodies[i]);
     }
 }

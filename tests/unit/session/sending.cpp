@@ -435,3 +435,48 @@ TEST_CASE("batch: a sender repeated is checked once, a sender or SMTPUTF8 that c
     CHECK(utf8_mail == 2);
     CHECK(h.model->messages().size() == 5);
 }
+
+// What every result's `tls` gets: the session's report, field by field (a fresh
+// report's empty strings are left alone).
+TEST_CASE("session: a result's TLS report is the session's, every field", "[session][send]") {
+    smtpio::tls::report from;
+    from.attempted = true;
+    from.established = true;
+    from.version = "TLSv1.3";
+    from.cipher = "TLS_AES_256_GCM_SHA384";
+    from.group = "X25519";
+    from.cipher_bits = 256;
+    from.cipher_alg_bits = 255;
+    from.chain_length = 3;
+    from.verified = true;
+    from.dane_authenticated = false;
+    from.result = smtpio::tls::verify_result::certificate_host_mismatch;
+    from.detail = "a detail longer than any inline string storage";
+    from.policy = "verify";
+    from.resumed = true;
+    from.reference_name = "mx.example.test";
+    smtpio::tls::report to;
+    smtpio::detail::copy_into_fresh(to, from);
+    CHECK(to.attempted);
+    CHECK(to.established);
+    CHECK(to.version == from.version);
+    CHECK(to.cipher == from.cipher);
+    CHECK(to.group == from.group);
+    CHECK(to.cipher_bits == 256);
+    CHECK(to.cipher_alg_bits == 255);
+    CHECK(to.chain_length == 3);
+    CHECK(to.verified);
+    CHECK_FALSE(to.dane_authenticated);
+    CHECK(to.result == smtpio::tls::verify_result::certificate_host_mismatch);
+    CHECK(to.detail == from.detail);
+    CHECK(to.policy == from.policy);
+    CHECK(to.resumed);
+    CHECK(to.reference_name == from.reference_name);
+    CHECK(to.received_clause() == from.received_clause());
+    from.dane_authenticated = true;
+    from.verified = false;
+    smtpio::tls::report to2;
+    smtpio::detail::copy_into_fresh(to2, from);
+    CHECK(to2.dane_authenticated);
+    CHECK_FALSE(to2.verified);
+}

@@ -364,3 +364,31 @@ TEST_CASE("session: operations on a session that is not open", "[session][tokens
     CHECK(h.peer->written().empty());
     CHECK(h.open() == errc::not_open);
 }
+
+// Refused before any I/O, an operation still completes after its initiating
+// function returned (Asio's rule for asynchronous operations), never inside it.
+TEST_CASE("session: an operation refused before any I/O completes after its initiation returns",
+          "[session][tokens]") {
+    test::harness h;
+    int completed = 0;
+    auto count = [&completed](std::error_code ec, auto&&...) {
+        CHECK(ec == errc::not_open);
+        ++completed;
+    };
+    h.s->async_send(test::env({"b@example.com"}), body_text, count);
+    CHECK(completed == 0);
+    std::vector<smtpio::message> batch;
+    batch.push_back({test::env({"b@example.com"}), smtpio::body(body_text), {}});
+    h.s->async_send_batch(std::move(batch),
+                          [&completed](std::error_code, std::vector<smtpio::send_result> rs) {
+                              REQUIRE(rs.size() == 1);
+                              CHECK(rs[0].error == errc::not_open);
+                              ++completed;
+                          });
+    CHECK(completed == 0);
+    h.s->async_authenticate(smtpio::credentials("user", "pencil"), count);
+    h.s->async_reset(count);
+    CHECK(completed == 0);
+    h.io.run();
+    CHECK(completed == 4);
+}
