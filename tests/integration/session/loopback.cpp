@@ -331,3 +331,52 @@ TEST_CASE("loopback: a write the socket takes only in part is finished asynchron
         CHECK(rec.messages[i].content == bodies[i]);
     }
 }
+
+TEST_CASE("loopback: a second open while STARTTLS's reply is on its way is refused, the first goes on",
+          "[integration][session][starttls]") {
+    // The session builds its ClientHello while the reply to STARTTLS is on its
+    // way; a second async_open then, refused as busy, must leave that prepared
+    // connection to the open that runs.
+    auto script = test::starttls_script();
+    script.on_command = [](test::smtp_server_model&, std::string_view line,
+                           const std::string&) -> std::optional<std::string> {
+        if (line == "STARTTLS") std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        return std::nullopt;
+    };
+    test::smtp_script_server server(test::server_options(script));
+    asio::io_context io;
+    asio::ip::tcp::socket sock(io);
+    sock.connect({asio::ip::make_address("127.0.0.1"), server.port()});
+    smtpio::session s(std::move(sock), policy::submission(test::trusting_context()), test::client_options());
+    std::optional<std::error_code> first, second;
+    s.async_open([&](std::error_code ec) { first = ec; });
+    asio::steady_timer t(io, std::chrono::milliseconds(100));
+    t.async_wait([&](std::error_code) {
+        CHECK_FALSE(first); // still waiting for the 220 to STARTTLS
+        s.async_open([&](std::error_code ec) { second = ec; });
+    });
+    io.run_for(std::chrono::seconds(20));
+    REQUIRE(second);
+    CHECK(*second == errc::operation_in_progress);
+    REQUIRE(first);
+    CHECK_FALSE(*first);
+    CHECK(s.is_open());
+    CHECK(s.is_encrypted());
+    CHECK(s.tls_report().verified);
+    // The connection works: a message goes over it.
+    std::optional<smtpio::send_result> r;
+    s.async_send(test::simple_envelope(), body_text,
+                 [&](std::error_code, smtpio::send_result res) { r = std::move(res); });
+    io.restart();
+    io.run_for(std::chrono::seconds(20));
+    REQUIRE(r);
+    CHECK(r->outcome == message_outcome::delivered);
+    CHECK(r->tls.established);
+    std::optional<std::error_code> quit;
+    s.async_quit([&](std::error_code ec) { quit = ec; });
+    io.restart();
+    io.run_for(std::chrono::seconds(20));
+    REQUIRE(quit);
+    CHECK_FALSE(*quit);
+    CHECK(server.first().messages.size() == 1);
+}

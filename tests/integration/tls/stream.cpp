@@ -257,3 +257,60 @@ TEST_CASE("tls::stream: a ClientHello built ahead, and a final flight held for t
         }
     }
 }
+
+TEST_CASE("tls::stream: a resumed TLS 1.2 session's final flight is held for the first write",
+          "[tls][stream][integration]") {
+    // An abbreviated TLS 1.2 handshake ends with the client's ChangeCipherSpec
+    // and Finished: held, they wait in the stream and go with the first write.
+    test::cert_factory f;
+    auto o = server_for(f.make(cert_case::valid, host));
+    o.max_version = TLS1_2_VERSION;
+    o.max_connections = 2;
+    test::tls_server server(o,
+                            [](test::tls_connection& conn) { conn.write_line("got " + conn.read_line()); });
+    client c(f);
+    REQUIRE_FALSE(c.connect(server.port(), TLS1_2_VERSION));
+    bssl::UniquePtr<SSL_SESSION> saved(SSL_get1_session(c.s->native_handle()));
+    REQUIRE(saved);
+    for (const char* line : {"first", "second"}) {
+        if (std::string_view(line) == "second") {
+            // Resume on a new connection, the final flight held.
+            c.s.emplace(asio::ip::tcp::socket(c.io), c.ctx.native_handle());
+            SSL_set_tlsext_host_name(c.s->native_handle(), host);
+            SSL_set_max_proto_version(c.s->native_handle(), TLS1_2_VERSION);
+            REQUIRE(SSL_set_session(c.s->native_handle(), saved.get()) == 1);
+            c.s->hold_final_flight(true);
+            std::optional<std::error_code> r;
+            c.s->next_layer().async_connect({asio::ip::make_address("127.0.0.1"), server.port()},
+                                            [&](std::error_code ec) { r = ec; });
+            REQUIRE(test::run_until(
+                c.io, [&] { return r.has_value(); }, timeout));
+            REQUIRE_FALSE(*r);
+            std::optional<std::error_code> hs;
+            c.s->async_handshake([&](std::error_code ec) { hs = ec; });
+            REQUIRE(test::run_until(
+                c.io, [&] { return hs.has_value(); }, timeout));
+            REQUIRE_FALSE(*hs);
+            CHECK(SSL_session_reused(c.s->native_handle()) == 1);
+            CHECK(c.s->buffered() > 0); // ChangeCipherSpec and Finished, held
+        }
+        std::optional<std::error_code> w;
+        std::string out = std::string(line) + "\r\n";
+        asio::async_write(*c.s, asio::buffer(out), [&](std::error_code ec, std::size_t) { w = ec; });
+        REQUIRE(test::run_until(
+            c.io, [&] { return w.has_value(); }, timeout));
+        REQUIRE_FALSE(*w);
+        CHECK(c.s->buffered() == 0);
+        std::string buf;
+        std::error_code ec;
+        CHECK(c.read_line(buf, ec) == "got " + std::string(line));
+        CHECK_FALSE(ec);
+    }
+    REQUIRE(server.wait_for(2));
+    const auto recs = server.records();
+    CHECK_FALSE(recs[0].resumed);
+    CHECK(recs[1].resumed);
+    CHECK(recs[1].handshake_done);
+    CHECK(recs[1].version == "TLSv1.2");
+    CHECK(recs[1].lines == std::vector<std::string>{"second"});
+}
