@@ -120,8 +120,13 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
         std::uint64_t left = block;
         std::vector<smtpio::message> msgs, next;
         auto fill = [&](std::vector<smtpio::message>& v, std::uint64_t n) {
-            for (std::uint64_t i = 0; i < n; ++i)
-                v.push_back({prototype, smtpio::body::prepared(text), {}});
+            for (std::uint64_t i = 0; i < n; ++i) {
+#if defined(__cpp_aggregate_paren_init)
+                v.emplace_back(prototype, smtpio::body::prepared(text)); // made in place
+#else
+                v.push_back({prototype, smtpio::body::prepared(text), {}}); // (clang before 16)
+#endif
+            }
         };
         std::uint64_t batch = std::min<std::uint64_t>(left, 64);
         msgs.reserve(batch);
