@@ -69,7 +69,6 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     bool cancelled = false;
     bool timed_out = false;
     bool closed = false;
-    bool bg_reading = false;
     std::weak_ptr<parked_slot> parked; // the slot of the background read in flight
     // Deadlines: one timer, re-armed lazily (only when a deadline moves earlier).
     clock::time_point deadline = clock::time_point::max();
@@ -195,7 +194,6 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
     // ---- reads running during a write (write_and_read) ---------------------------------
     template <class Executor>
     void start_background_read(const Executor& ex) {
-        bg_reading = true;
         st.read_in_flight = true;
         char* p = st.rbuf.prepare(4096);
         std::size_t cap = st.rbuf.writable();
@@ -205,7 +203,6 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         // lets go before it resumes the operation parked on it, which holds the session
         // itself: the operation must be able to let go last (run_op::finisher).
         auto handler = [self = this->shared_from_this(), slot](std::error_code ec, std::size_t n) mutable {
-            self->bg_reading = false;
             self->st.read_in_flight = false;
             if (!ec) self->st.rbuf.commit(n);
             self->st.early_read_done = true;
@@ -456,14 +453,8 @@ struct run_op {
                 return true;
             }
         }
-        auto r = s.st.try_reply();
-        if (r == proto::reply_parser::status::done) {
-            if (s.opts.transcript) s.trace_reply();
-            ec.clear();
-            return true;
-        }
-        if (r == proto::reply_parser::status::error) {
-            ec = s.st.parser.error();
+        if (s.st.take_reply(ec)) {
+            if (!ec && s.opts.transcript) s.trace_reply();
             return true;
         }
         if (!read_armed) {
@@ -498,7 +489,7 @@ struct run_op {
                     }
                 }
                 s.arm(act.when);
-                if (act.kind == proto::next_action::type::write_and_read && !s.bg_reading && !s.st.early_read_done)
+                if (act.kind == proto::next_action::type::write_and_read && !s.st.read_in_flight && !s.st.early_read_done)
                     s.start_background_read(self.get_executor());
                 where = at::wrote;
                 s.with_stream([&](auto& stream) {
@@ -510,7 +501,7 @@ struct run_op {
                 return;
             case proto::next_action::type::read:
                 read_armed = false;
-                if (auto slot = s.bg_reading ? s.parked.lock() : nullptr) {
+                if (auto slot = s.st.read_in_flight ? s.parked.lock() : nullptr) {
                     s.arm(act.when);
                     read_armed = true;
                     where = at::bg_wait;

@@ -158,6 +158,12 @@ struct connection_state {
     /// often brings the replies of a whole command group.
     bool take_buffered_reply(std::error_code& ec) {
         if (driver_sees_replies || read_in_flight || early_read_done || rbuf.empty()) return false;
+        return take_reply(ec);
+    }
+
+    /// try_reply() as an error code: true when a complete reply was taken (ec
+    /// clear) or a malformed one ended the parse (ec set); false when more is due.
+    bool take_reply(std::error_code& ec) {
         switch (try_reply()) {
         case reply_parser::status::done:
             ec.clear();
