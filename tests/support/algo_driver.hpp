@@ -16,7 +16,8 @@
 // `reply()` appends server bytes to the read buffer and completes every read the
 // algorithm asks for while a complete reply is buffered (so pipelined replies
 // are given in one call).  Writes are compared byte for byte.  Like the real
-// driver, a successful write clears `wbuf` and sets `last_write_octets`.
+// driver, a write forgets `whead`, a successful one clears `wbuf` too, and each
+// sets `last_write_octets`.
 //
 // Copyright (c) 2026 the smtpio authors. Distributed under the Boost Software
 // License, Version 1.0 (see LICENSE or https://www.boost.org/LICENSE_1_0.txt).
@@ -56,6 +57,13 @@ inline std::string show_bytes(std::string_view s, std::size_t max = 600) {
     return out;
 }
 
+/// What a write action writes: `whead`, then `wbuf`.
+inline std::string written(const proto::connection_state& st) {
+    std::string w(st.whead);
+    w += st.wbuf.view();
+    return w;
+}
+
 /// A readable description of an action.
 inline std::string describe(const proto::next_action& a, const proto::connection_state& st) {
     using t = proto::next_action::type;
@@ -69,7 +77,7 @@ inline std::string describe(const proto::next_action& a, const proto::connection
     case t::done: o << "done"; break;
     }
     o << "(phase=" << proto::to_string(a.when);
-    if (a.kind == t::write || a.kind == t::write_and_read) o << ", \"" << show_bytes(st.wbuf.view()) << "\"";
+    if (a.kind == t::write || a.kind == t::write_and_read) o << ", \"" << show_bytes(written(st)) << "\"";
     if (a.kind == t::done) o << ", ec=" << (a.ec ? a.ec.message() : std::string("none"));
     o << ")";
     return o.str();
@@ -92,14 +100,14 @@ public:
     /// Expects a write (or write_and_read) of exactly `bytes`; completes it.
     algo_driver& expect_write(std::string_view bytes, std::optional<proto::phase> p = std::nullopt) {
         require_write(bytes, p);
-        complete_write({}, st_.wbuf.size());
+        complete_write({}, st_.write_size());
         return *this;
     }
     /// As expect_write, and checks the `sensitive` flag (AUTH data).
     algo_driver& expect_sensitive_write(std::string_view bytes) {
         require_write(bytes, std::nullopt);
         CHECK(act_.sensitive);
-        complete_write({}, st_.wbuf.size());
+        complete_write({}, st_.write_size());
         return *this;
     }
     /// Expects a write of message data: exactly `bytes`, `duplex` (write_and_read)
@@ -109,7 +117,7 @@ public:
         CHECK(act_.message_data);
         CHECK((act_.kind == type::write_and_read) == duplex);
         if (data_length) CHECK(act_.data_length == *data_length);
-        complete_write({}, st_.wbuf.size());
+        complete_write({}, st_.write_size());
         return *this;
     }
     /// Expects a write of `bytes` (when not empty) and fails it with `ec` after
@@ -128,7 +136,7 @@ public:
         st_.rbuf.append(early);
         st_.early_read_done = true;
         st_.early_error = early_error;
-        complete_write({}, st_.wbuf.size());
+        complete_write({}, st_.write_size());
         return *this;
     }
 
@@ -196,10 +204,11 @@ private:
         REQUIRE((act_.kind == type::write || act_.kind == type::write_and_read));
         if (p) CHECK(act_.when == *p);
         INFO("expected \"" << show_bytes(bytes) << "\"");
-        REQUIRE(show_bytes(st_.wbuf.view(), 1u << 30) == show_bytes(bytes, 1u << 30));
+        REQUIRE(show_bytes(written(st_), 1u << 30) == show_bytes(bytes, 1u << 30));
     }
     void complete_write(std::error_code ec, std::size_t octets) {
         st_.last_write_octets = octets;
+        st_.whead = {};
         if (!ec) st_.wbuf.clear();
         resume(ec);
     }

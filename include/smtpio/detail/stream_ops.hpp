@@ -10,10 +10,13 @@
 #include <smtpio/proto/address.hpp>
 
 #include <asio/basic_stream_socket.hpp>
+#include <asio/buffer.hpp>
 #include <asio/error.hpp>
 
+#include <array>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <type_traits>
 
@@ -56,23 +59,33 @@ struct can_write_now : std::false_type {};
 template <class Protocol, class Executor>
 struct can_write_now<asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
 
-// Writes as much of [p, p + n) as `s` takes now, without waiting; the octets
-// written.  Puts the socket in non-blocking mode first (once): a socket that
-// cannot take anything now reports would_block instead of blocking the thread.
+// Writes as much of `head` and then [p, p + n) as `s` takes now, without
+// waiting (one gather write while both have octets left); the octets written.
+// Puts the socket in non-blocking mode first (once): a socket that cannot take
+// anything now reports would_block instead of blocking the thread.
 template <class Protocol, class Executor>
-std::size_t write_now(asio::basic_stream_socket<Protocol, Executor>& s, const char* p, std::size_t n,
-                      std::error_code& ec) noexcept {
+std::size_t write_now(asio::basic_stream_socket<Protocol, Executor>& s, std::string_view head, const char* p,
+                      std::size_t n, std::error_code& ec) noexcept {
     ec.clear();
     if (!s.non_blocking()) {
         s.non_blocking(true, ec);
         if (ec) return 0;
     }
+    const std::size_t total = head.size() + n;
     std::size_t done = 0;
     for (;;) {
-        std::size_t k = s.write_some(asio::buffer(p + done, n - done), ec);
+        std::size_t k;
+        if (done < head.size()) {
+            const std::array<asio::const_buffer, 2> b{asio::buffer(head.data() + done, head.size() - done),
+                                                      asio::buffer(p, n)};
+            k = s.write_some(b, ec);
+        } else {
+            const std::size_t at = done - head.size();
+            k = s.write_some(asio::buffer(p + at, n - at), ec);
+        }
         if (!ec) {
             done += k;
-            if (done == n) return done;
+            if (done == total) return done;
             continue;
         }
         if (ec == asio::error::interrupted) continue;

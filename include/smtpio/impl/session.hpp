@@ -22,6 +22,7 @@
 #include <asio/ssl/error.hpp>
 #include <asio/write.hpp>
 
+#include <array>
 #include <charconv>
 #include <chrono>
 
@@ -81,6 +82,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         if (opts.helo_name.empty()) opts.helo_name = local_helo_name();
         st.parser.set_limits(opts.reply_limits);
         st.driver_sees_replies = static_cast<bool>(opts.transcript); // trace_reply() records each one
+        st.gather_writes = can_write_now<AsyncStream>::value;        // a socket's writev (until TLS begins)
         st.rbuf.reserve(1024);
         report = tls::make_plaintext_report(policy.name());
         if (policy.mode() != tls::mode::plaintext) {
@@ -154,9 +156,19 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         });
     }
 
-    // Writes the write buffer into a socket that takes it without waiting
+    // What is to be written (st.whead, then st.wbuf), less its first `skip` octets.
+    std::array<asio::const_buffer, 2> write_buffers(std::size_t skip) const noexcept {
+        const std::size_t h = st.whead.size();
+        if (skip < h)
+            return {asio::buffer(st.whead.data() + skip, h - skip),
+                    asio::buffer(st.wbuf.data(), st.wbuf.size())};
+        skip -= h;
+        return {asio::buffer(st.wbuf.data() + skip, st.wbuf.size() - skip), asio::const_buffer()};
+    }
+
+    // Writes what is to be written into a socket that takes it without waiting
     // (detail::can_write_now), from the start.  True when the write is over:
-    // wholly written (ec clear, the buffer emptied) or failed (ec set, as the
+    // wholly written (ec clear, the buffers emptied) or failed (ec set, as the
     // algorithms see it).  False when an asynchronous write must finish it, from
     // octet `written`; also for any other stream, and over TLS.
     bool try_write_now(std::size_t& written, std::error_code& ec, proto::phase p) {
@@ -164,15 +176,17 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         if constexpr (can_write_now<AsyncStream>::value) {
             if (tls_on || closed) return false;
             std::error_code e;
-            written = write_now(next, st.wbuf.data(), st.wbuf.size(), e);
+            const std::size_t total = st.write_size();
+            written = write_now(next, st.whead, st.wbuf.data(), st.wbuf.size(), e);
             if (e) {
                 st.last_write_octets = written; // what went out before the error, as async_write says
+                st.whead = {};
                 ec = map_error(e, p);
                 return true;
             }
-            if (written < st.wbuf.size()) return false;
+            if (written < total) return false;
             st.last_write_octets = written;
-            st.wbuf.clear();
+            st.clear_write();
             return true;
         } else {
             (void)ec;
@@ -253,6 +267,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         // After STARTTLS, the client speaks first (EHLO): its Finished goes with it.
         tls->hold_final_flight(policy.mode() != tls::mode::implicit);
         tls_on = true;
+        st.gather_writes = false; // one record per buffer: message data is copied into wbuf
         return {};
     }
 
@@ -286,8 +301,10 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         if (!opts.transcript) return;
         std::string_view data = st.wbuf.view();
         if (a.message_data && a.data_length > 0) {
+            // The message data: all of whead (a body written from where it is), then wbuf's start.
             emit({transcript_event::kind::message_data, {}, a.data_length});
-            data.remove_prefix(a.data_length < data.size() ? a.data_length : data.size());
+            const std::size_t in_wbuf = a.data_length > st.whead.size() ? a.data_length - st.whead.size() : 0;
+            data.remove_prefix(in_wbuf < data.size() ? in_wbuf : data.size());
         }
         while (!data.empty()) {
             std::size_t eol = data.find("\r\n");
@@ -394,6 +411,7 @@ struct run_op {
             break;
         case at::wrote:
             s.st.last_write_octets = written_now + n;
+            s.st.whead = {}; // (a view into a body that is not the session's to keep)
             if (ec) ec = s.map_error(ec, act.when);
             else s.st.wbuf.clear();
             break;
@@ -493,9 +511,7 @@ struct run_op {
                     s.start_background_read(self.get_executor());
                 where = at::wrote;
                 s.with_stream([&](auto& stream) {
-                    asio::async_write(
-                        stream, asio::buffer(s.st.wbuf.data() + written_now, s.st.wbuf.size() - written_now),
-                        child(self));
+                    asio::async_write(stream, s.write_buffers(written_now), child(self));
                 });
                 if (act.when == proto::phase::starttls) s.prepare_handshake();
                 return;

@@ -72,9 +72,10 @@ constexpr errc timeout_error(phase p) noexcept {
 /// What an algorithm asks its driver to do next.
 struct next_action {
     enum class type : std::uint8_t {
-        write,          ///< Write all of `state.wbuf`, then resume with the write's error.
+        write,          ///< Write `state.whead` then all of `state.wbuf`, then resume with the write's error.
         read,           ///< Make the next complete reply available in `state.parser.get()`, then resume.
-        write_and_read, ///< Write `state.wbuf` while reading whatever the server sends (see connection_state::early).
+        write_and_read, ///< As `write`, while reading what the server sends (see
+                        ///< connection_state::early_read_done).
         tls_handshake,  ///< Run the TLS handshake and the policy's verdict; resume with its error.
         close,          ///< Close the connection; then resume.
         done,           ///< The algorithm finished with `ec`.
@@ -108,6 +109,21 @@ struct next_action {
 struct connection_state {
     buffer rbuf;            ///< Bytes read and not yet parsed.
     buffer wbuf;            ///< Bytes to write next.
+    /// Message data to write before `wbuf`: a view into a message body that
+    /// outlives the write, so the body goes out without a copy.  Algorithms set it
+    /// only when `gather_writes`; the driver clears it with `wbuf` once written.
+    std::string_view whead;
+    /// Set by the driver when it writes `whead` and `wbuf` together in one gather
+    /// write at no extra cost (a plain socket).  Clear over TLS, where each buffer
+    /// would make a record of its own: message data is then copied into wbuf.
+    bool gather_writes = false;
+    /// The octets the next write carries: `whead`, then `wbuf`.
+    std::size_t write_size() const noexcept { return whead.size() + wbuf.size(); }
+    /// Forgets what was to be written (the driver calls it once it is written).
+    void clear_write() noexcept {
+        whead = {};
+        wbuf.clear();
+    }
     reply_parser parser;    ///< Reused for every reply.
     capabilities caps;      ///< From the last successful EHLO (cleared by STARTTLS).
     bool tls_active = false;      ///< TLS is established on this connection.
@@ -117,7 +133,8 @@ struct connection_state {
     bool authenticated = false;   ///< AUTH succeeded.
     bool in_transaction = false;  ///< MAIL was accepted and no final reply ended the transaction: RSET first.
 
-    /// Set by the driver after each write: octets written (all of wbuf on success).
+    /// Set by the driver after each write: octets written, `whead` and `wbuf`
+    /// together (all of them on success).
     std::size_t last_write_octets = 0;
 
     /// Set by the driver when it must see every reply (a transcript records

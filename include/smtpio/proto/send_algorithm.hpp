@@ -153,6 +153,7 @@ private:
     void finish_job(std::size_t j);
     void abort_from(std::size_t j, std::error_code ec, const reply* r);
     std::error_code fill_block(std::size_t j, buffer& out, bool& last);
+    std::error_code view_block(std::size_t j, std::string_view& out, bool& last);
     next_action early_reply();
     void stage_bdat(std::size_t j);
     // A verbatim body that fits one chunk goes straight into wbuf, not via stage_.
@@ -197,7 +198,7 @@ private:
     std::vector<expect> q_;
     std::size_t qhead_ = 0;
     std::size_t job_ = 0;
-    std::size_t eod_end_ = 0;       // offset in wbuf just past the end of data
+    std::size_t eod_end_ = 0; // offset in the write (whead, wbuf) past the end of data
     static constexpr std::size_t none = static_cast<std::size_t>(-1);
     std::size_t window_end_ = 0;    // one past the last job of the write in flight
     data_encoder enc_;
@@ -527,6 +528,32 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
     return {};
 }
 
+// With a verbatim body in memory: the next block of up to block_size octets as a
+// view into the body itself, which stays valid while the message is ours (the
+// driver writes it from there: no copy).
+inline std::error_code send_algorithm::view_block(std::size_t j, std::string_view& out, bool& last) {
+    std::error_code ec;
+    last = false;
+    out = {};
+    if (pending_.empty()) {
+        pending_ = plans_[j].body->next(ec);
+        if (ec) return errc::body_read_failed;
+        if (pending_.empty()) {
+            last = true;
+            return {};
+        }
+    }
+    out = pending_.substr(0, cfg_.block_size);
+    pending_.remove_prefix(out.size());
+    // Look ahead, so the last block is known as such.
+    if (pending_.empty()) {
+        pending_ = plans_[j].body->next(ec);
+        if (ec) return errc::body_read_failed;
+        if (pending_.empty()) last = true;
+    }
+    return {};
+}
+
 // Encodes the next BDAT chunk of job j into stage_, with max_bdat_line octets of head room in
 // front for its "BDAT n [LAST]" line.  Sets staged_, or stage_error_ on a body
 // error (then reported through abort when j's turn comes).
@@ -770,7 +797,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
         if (!bdat(job_) && js_[job_].data_ok && !js_[job_].eod_written) {
             if (js_[job_].accepted == 0 || !js_[job_].mail_ok) {
                 // 354 with no recipient: end the data at once (RFC 2920 3.1).
-                st_.wbuf.clear();
+                st_.clear_write();
                 st_.wbuf += ".\r\n";
                 last_block_ = true;
                 duplex_ = false;
@@ -783,9 +810,14 @@ inline next_action send_algorithm::resume(std::error_code ec) {
             }
             for (;;) {
                 if (js_[job_].accepted != 0 && js_[job_].mail_ok) {
-                    st_.wbuf.clear();
-                    if (auto e = fill_block(job_, st_.wbuf, last_block_)) {
+                    st_.clear_write();
+                    // A body that needs no dot-stuffing goes as it is; with a gather
+                    // write, from where it is (the end of data follows in wbuf).
+                    if (auto e = plans_[job_].verbatim && st_.gather_writes
+                                     ? view_block(job_, st_.whead, last_block_)
+                                     : fill_block(job_, st_.wbuf, last_block_)) {
                         // Mid-DATA the data cannot be ended cleanly: drop the connection.
+                        st_.clear_write();
                         abort_from(job_, e, nullptr);
                         return next_action::done(e);
                     }
@@ -797,6 +829,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     // before the end of data, so it cannot answer it: the end of data
                     // does not go out before that reply is complete (it would be
                     // taken for the answer).  Read the rest of it and decide.
+                    st_.clear_write(); // (none of this block goes out)
                     SMTPIO_CORO_YIELD(coro_, next_action::read(phase::data_block));
                     if (ec) {
                         abort_from(job_, ec, nullptr);
@@ -804,9 +837,9 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     }
                     return early_reply();
                 }
-                plans_[job_].result->data_octets += st_.wbuf.size();
+                plans_[job_].result->data_octets += st_.write_size();
                 if (last_block_) {
-                    eod_end_ = st_.wbuf.size();
+                    eod_end_ = st_.write_size();
                     q_.push_back({cmd::eod, static_cast<std::uint32_t>(job_), 0});
                     // RFC 2920 3.1: the end of the data may start the next group.
                     if (cfg_.pipelining) {
@@ -818,7 +851,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     }
                 }
                 SMTPIO_CORO_YIELD(coro_, next_action::write_data(phase::data_block, duplex_ && !last_block_,
-                                                                  last_block_ ? eod_end_ : st_.wbuf.size()));
+                                                                 last_block_ ? eod_end_ : st_.write_size()));
                 if (ec) {
                     if (last_block_ && st_.last_write_octets >= eod_end_) js_[job_].eod_written = true;
                     abort_from(job_, ec, nullptr);

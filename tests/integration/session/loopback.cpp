@@ -12,6 +12,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <thread>
 #include <vector>
@@ -280,8 +281,12 @@ TEST_CASE("loopback: a write the socket takes only in part is finished asynchron
     // and whole 3 MiB bodies in one block make the bodies written after the
     // operation's first write (which is always asynchronous) take both paths:
     // with DATA every body, with BDAT the last (the first two go in that write).
+    // With DATA, a body with no line that starts with a dot goes as it is, from
+    // where it is (a gather write of the body and the end of data after it); one
+    // with such lines is dot-stuffed into the write buffer.
     const bool chunking = GENERATE(false, true);
-    CAPTURE(chunking);
+    const bool dot_lines = GENERATE(false, true);
+    CAPTURE(chunking, dot_lines);
     auto script = test::smtp_script{};
     script.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
     if (chunking) script.extensions.push_back("CHUNKING");
@@ -306,7 +311,7 @@ TEST_CASE("loopback: a write the socket takes only in part is finished asynchron
     for (int m = 0; m < 3; ++m) {
         std::string b = "Subject: part " + std::to_string(m) + "\r\n\r\n";
         for (int i = 0; b.size() < 3 * 1024 * 1024; ++i)
-            b += (i % 10 == 0 ? "." : "") + std::to_string(m) + " line " + std::to_string(i) +
+            b += (dot_lines && i % 10 == 0 ? "." : "") + std::to_string(m) + " line " + std::to_string(i) +
                  " of a body larger than any socket buffer here\r\n";
         bodies.push_back(b);
         smtpio::send_options opts;
@@ -330,6 +335,50 @@ TEST_CASE("loopback: a write the socket takes only in part is finished asynchron
         CHECK(rec.messages[i].content.size() == bodies[i].size());
         CHECK(rec.messages[i].content == bodies[i]);
     }
+}
+
+TEST_CASE("loopback: the transcript of a batch written from the bodies themselves",
+          "[integration][session][transcript]") {
+    // Over a socket, a body that needs no dot-stuffing is written from where it
+    // is, with the end of data and the next message's commands after it.  The
+    // transcript still counts each message's data and shows the commands that
+    // follow it, never the content.
+    auto script = test::smtp_script{};
+    script.extensions = {"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES"};
+    test::smtp_script_server server(test::server_options(script));
+    std::vector<std::uint64_t> data;
+    std::vector<std::string> commands;
+    auto o = test::client_options();
+    o.transcript = [&](const smtpio::transcript_event& e) {
+        if (e.type == smtpio::transcript_event::kind::message_data) data.push_back(e.octets);
+        if (e.type == smtpio::transcript_event::kind::command) commands.emplace_back(e.text);
+    };
+    test::client c;
+    REQUIRE_FALSE(c.connect(server.port(), policy::dangerous_plaintext(), o));
+    const std::string first = "Subject: one\r\n\r\nsecret one\r\n";
+    const std::string second = "Subject: two\r\n\r\nsecret two, longer\r\n";
+    std::vector<smtpio::message> msgs;
+    msgs.push_back({test::simple_envelope(), smtpio::body(first), {}});
+    msgs.push_back({test::simple_envelope(), smtpio::body(second), {}});
+    auto [ec, rs] = c.send_batch(std::move(msgs));
+    REQUIRE_FALSE(ec);
+    REQUIRE(rs.size() == 2);
+    CHECK(rs[0].outcome == message_outcome::delivered);
+    CHECK(rs[1].outcome == message_outcome::delivered);
+    CHECK(rs[0].data_octets == first.size() + 3);
+    CHECK(rs[1].data_octets == second.size() + 3);
+    CHECK(data == std::vector<std::uint64_t>{first.size() + 3, second.size() + 3});
+    // MAIL, RCPT and DATA of each message: the second's written after the first's data.
+    CHECK(std::count_if(commands.begin(), commands.end(),
+                        [](const std::string& l) { return l.rfind("MAIL FROM:", 0) == 0; }) == 2);
+    CHECK(std::count(commands.begin(), commands.end(), std::string("DATA")) == 2);
+    for (const auto& l : commands)
+        CHECK(l.find("secret") == std::string::npos);
+    CHECK_FALSE(c.quit());
+    auto rec = server.first();
+    REQUIRE(rec.messages.size() == 2);
+    CHECK(rec.messages[0].content == first);
+    CHECK(rec.messages[1].content == second);
 }
 
 TEST_CASE("loopback: a second open while STARTTLS's reply is on its way is refused, the first goes on",

@@ -925,6 +925,125 @@ TEST_CASE("send: a verbatim plan is copied, not encoded", "[algorithms][send][ve
     CHECK(m.result.outcome == message_outcome::delivered);
 }
 
+TEST_CASE("send: with gather writes, a verbatim DATA body goes out from where it is",
+          "[algorithms][send][verbatim]") {
+    // The driver writes whead, then wbuf, in one gather write: the body is not
+    // copied, and the end of data and the next group follow it in wbuf.
+    const std::string group = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nDATA\r\n";
+    auto verbatim = [](msg& m) {
+        auto p = m.plan();
+        p.verbatim = true;
+        return p;
+    };
+    auto in_body = [](const msg& m, std::string_view v, std::size_t at, std::size_t n) {
+        const std::string& piece = m.body.pieces[0];
+        return v.data() == piece.data() + at && v.size() == n;
+    };
+    SECTION("one message: the body from the body, the end of data after it") {
+        msg m("a@example.org", {"b@example.com"});
+        fixture f(caps_pipe, {verbatim(m)});
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(in_body(m, f.st.whead, 0, m.body.pieces[0].size()));
+        CHECK(f.st.wbuf.view() == ".\r\n");
+        f.d->expect_data_write(body_wire, false, body_wire.size());
+        CHECK(f.st.whead.empty());
+        f.d->reply("250 2.0.0 queued\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
+        CHECK(m.result.data_octets == body_wire.size());
+    }
+    SECTION("without gather writes the body is copied into wbuf") {
+        msg m("a@example.org", {"b@example.com"});
+        fixture f(caps_pipe, {verbatim(m)});
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(f.st.whead.empty());
+        CHECK(f.st.wbuf.view() == body_wire);
+        f.d->expect_data_write(body_wire, false, body_wire.size()).reply("250 ok\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
+    }
+    SECTION("a batch: the next group after the end of data; octets counted over both parts") {
+        msg a("a@example.org", {"b@example.com"});
+        msg b("a@example.org", {"c@example.com"});
+        fixture f(caps_pipe, {verbatim(a), verbatim(b)});
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        const std::string next = "MAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\nDATA\r\n";
+        CHECK(in_body(a, f.st.whead, 0, a.body.pieces[0].size()));
+        CHECK(f.st.wbuf.view() == ".\r\n" + next);
+        SECTION("all of it written") {
+            f.d->expect_data_write(std::string(body_wire) + next, false, body_wire.size());
+            f.d->reply("250 queued A\r\n250 ok\r\n250 ok\r\n354 go\r\n");
+            CHECK(in_body(b, f.st.whead, 0, b.body.pieces[0].size()));
+            f.d->expect_data_write(body_wire, false, body_wire.size())
+                .reply("250 queued B\r\n")
+                .expect_done();
+            CHECK(a.result.outcome == message_outcome::delivered);
+            CHECK(b.result.outcome == message_outcome::delivered);
+            CHECK(a.result.reply.text == "queued A");
+            CHECK(b.result.reply.text == "queued B");
+        }
+        SECTION("the end of data written, the next MAIL not: unknown, then deferred") {
+            f.d->fail_write(std::string(body_wire) + next, errc::connection_closed, body_wire.size() + 4);
+            f.d->expect_done(errc::connection_closed);
+            CHECK(a.result.outcome == message_outcome::unknown);
+            CHECK(b.result.outcome == message_outcome::deferred);
+        }
+        SECTION("the write fails inside the body: deferred") {
+            f.d->fail_write(std::string(body_wire) + next, errc::connection_closed, 5);
+            f.d->expect_done(errc::connection_closed);
+            CHECK(a.result.outcome == message_outcome::deferred);
+            CHECK(b.result.outcome == message_outcome::deferred);
+        }
+        SECTION("the write fails in the dot: deferred") {
+            f.d->fail_write(std::string(body_wire) + next, errc::connection_closed, body_wire.size() - 1);
+            f.d->expect_done(errc::connection_closed);
+            CHECK(a.result.outcome == message_outcome::deferred);
+        }
+    }
+    SECTION("a body larger than a block: each block a view of its part") {
+        msg m("a@example.org", {"b@example.com"}, {std::string(16, 'x') + "\r\n"});
+        proto::send_config cfg;
+        cfg.block_size = 8;
+        fixture f(caps_pipe, {verbatim(m)}, cfg);
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(in_body(m, f.st.whead, 0, 8));
+        f.d->expect_data_write("xxxxxxxx", true, 8);
+        CHECK(in_body(m, f.st.whead, 8, 8));
+        f.d->expect_data_write("xxxxxxxx", true, 8);
+        CHECK(in_body(m, f.st.whead, 16, 2));
+        f.d->expect_data_write("\r\n.\r\n", false, 5).reply("250 ok\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
+        CHECK(m.result.data_octets == 16 + 5);
+    }
+    SECTION("a reply half read before the last block: nothing of that block is left to write") {
+        msg m("a@example.org", {"b@example.com"}, {std::string(8, 'x') + "\r\n"});
+        proto::send_config cfg;
+        cfg.block_size = 8;
+        fixture f(caps_pipe, {verbatim(m)}, cfg);
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        f.d->expect_write_with_early("xxxxxxxx", "552 5.3.4 mess");
+        f.d->expect_read(phase::data_block);
+        CHECK(f.st.whead.empty());
+        CHECK(f.st.wbuf.empty());
+        f.d->reply("age too big\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::rejected);
+        CHECK(m.result.data_octets == 8);
+    }
+    SECTION("the body fails after a block was given as a view: nothing of it is left to write") {
+        msg m("a@example.org", {"b@example.com"}, {"part one\r\n", "part two\r\n"});
+        m.body.fail_at = 1;
+        fixture f(caps_pipe, {verbatim(m)});
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        f.d->expect_done(errc::body_read_failed);
+        CHECK(f.st.whead.empty());
+        CHECK(f.st.broken);
+        check_outcomes(m.result, {outcome::deferred});
+    }
+}
+
 TEST_CASE("send: verbatim BDAT bodies of known size go straight into the write", "[algorithms][send][bdat][verbatim]") {
     const std::string one = "MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
     const std::string two = "RSET\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<c@example.com>\r\nBDAT 21 LAST\r\nSubject: t\r\n\r\nhello\r\n";
