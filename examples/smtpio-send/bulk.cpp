@@ -184,11 +184,9 @@ int run_bulk(const options& o, const std::string* ca_pem) {
     tally t;
     // One thread runs it, and only that thread touches its sockets and timers: the
     // reactor needs no locks per operation.  The scheduler needs its own only for
-    // the resolver's thread, so not when the server is an address (smtpio connects
-    // to an address without the resolver).
-    std::error_code not_address;
-    (void)asio::ip::make_address(s.connect_host, not_address);
-    asio::io_context io(not_address ? ASIO_CONCURRENCY_HINT_UNSAFE_IO : ASIO_CONCURRENCY_HINT_UNSAFE);
+    // the resolver's thread, so not when the server is an address.
+    asio::io_context io(smtpio::connect_needs_resolver(s.connect_host) ? ASIO_CONCURRENCY_HINT_UNSAFE_IO
+                                                                       : ASIO_CONCURRENCY_HINT_UNSAFE);
     auto start = std::chrono::steady_clock::now();
     for (std::uint64_t c = 0; c < o.connections; ++c)
         asio::co_spawn(io, worker(o, s, text, t), [](std::exception_ptr e) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace smtpio {
 
@@ -41,6 +42,14 @@ template <class Policy, class CompletionToken = asio::default_completion_token_t
     requires tls::policy_type<std::decay_t<Policy>>
 auto async_connect(asio::any_io_executor ex, std::string host, std::uint16_t port, Policy&& policy,
                    CompletionToken&& token = {});
+
+/// False when `async_connect` connects to `host` directly: an IP address
+/// ("192.0.2.1", "2001:db8::1", "[2001:db8::1]").  True for a name, which it
+/// resolves with Asio's resolver.  That resolver runs its lookups on a thread of
+/// its own, so an `io_context` that connects only to addresses can run on one
+/// thread without the scheduler's lock (`ASIO_CONCURRENCY_HINT_UNSAFE`, as
+/// `smtpio-send` does in bulk mode).
+bool connect_needs_resolver(std::string_view host) noexcept;
 
 /// Sends one message and waits: connect, open, AUTH when `creds` is set, send,
 /// QUIT.  For simple programs; it runs its own `io_context`.

@@ -27,6 +27,8 @@
 #ifndef SMTPIO_TEST_TEST_STREAM_HPP
 #define SMTPIO_TEST_TEST_STREAM_HPP
 
+#include <smtpio/detail/stream_ops.hpp>
+
 #include <asio/any_io_executor.hpp>
 #include <asio/associated_executor.hpp>
 #include <asio/async_result.hpp>
@@ -41,6 +43,7 @@
 #include <string>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -373,5 +376,10 @@ private:
 };
 
 } // namespace smtpio::test
+
+// The test stream writes a sequence of buffers in one write_some, as a socket
+// does: message data goes from where it is over it too.
+template <>
+struct smtpio::detail::gathers_writes<smtpio::test::test_stream> : std::true_type {};
 
 #endif // SMTPIO_TEST_TEST_STREAM_HPP

@@ -59,6 +59,22 @@ struct can_write_now : std::false_type {};
 template <class Protocol, class Executor>
 struct can_write_now<asio::basic_stream_socket<Protocol, Executor>> : std::true_type {};
 
+// A stream that writes a sequence of buffers in one operation at no cost over
+// one buffer (a socket's sendmsg): message data can then be written from where it
+// is (connection_state::gather_writes).  A stream that takes a sequence a buffer
+// at a time (TLS: a record each) is better given one buffer.  The tests
+// specialize it for their in-memory stream.
+template <class Stream>
+struct gathers_writes : can_write_now<Stream> {};
+
+// What is to be written, `head` then [p, p + n), less its first `skip` octets.
+inline std::array<asio::const_buffer, 2> gather_buffers(std::string_view head, const char* p, std::size_t n,
+                                                        std::size_t skip) noexcept {
+    if (skip < head.size()) return {asio::buffer(head.data() + skip, head.size() - skip), asio::buffer(p, n)};
+    skip -= head.size();
+    return {asio::buffer(p + skip, n - skip), asio::const_buffer()};
+}
+
 // Writes as much of `head` and then [p, p + n) as `s` takes now, without
 // waiting (one gather write while both have octets left); the octets written.
 // Puts the socket in non-blocking mode first (once): a socket that cannot take
@@ -74,15 +90,7 @@ std::size_t write_now(asio::basic_stream_socket<Protocol, Executor>& s, std::str
     const std::size_t total = head.size() + n;
     std::size_t done = 0;
     for (;;) {
-        std::size_t k;
-        if (done < head.size()) {
-            const std::array<asio::const_buffer, 2> b{asio::buffer(head.data() + done, head.size() - done),
-                                                      asio::buffer(p, n)};
-            k = s.write_some(b, ec);
-        } else {
-            const std::size_t at = done - head.size();
-            k = s.write_some(asio::buffer(p + at, n - at), ec);
-        }
+        const std::size_t k = s.write_some(gather_buffers(head, p, n, done), ec);
         if (!ec) {
             done += k;
             if (done == total) return done;

@@ -15,6 +15,12 @@
 namespace smtpio {
 namespace detail {
 
+// `host` without the brackets of an IPv6 literal given as "[::1]".
+inline std::string_view unbracketed(std::string_view host) noexcept {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return host;
+}
+
 struct connect_state {
     explicit connect_state(const asio::any_io_executor& ex) : resolver(ex), timer(ex) {}
     asio::ip::tcp::resolver resolver;
@@ -64,10 +70,8 @@ struct connect_op {
             std::error_code ignored;
             p->s->next_layer().close(ignored);
         });
-        // Strip the brackets of an IPv6 literal given as "[::1]".
-        std::string name = host;
-        if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
         // An address needs no resolver (whose lookups run on a thread of their own).
+        std::string name(unbracketed(host));
         std::error_code not_address;
         auto address = asio::ip::make_address(name, not_address);
         if (!not_address) {
@@ -143,6 +147,16 @@ struct connect_op {
 };
 
 } // namespace detail
+
+inline bool connect_needs_resolver(std::string_view host) noexcept {
+    try {
+        std::error_code not_address;
+        (void)asio::ip::make_address(std::string(detail::unbracketed(host)), not_address);
+        return static_cast<bool>(not_address);
+    } catch (...) { // (out of memory making the string)
+        return true;
+    }
+}
 
 template <class Policy, class CompletionToken>
     requires tls::policy_type<std::decay_t<Policy>>

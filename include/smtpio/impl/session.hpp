@@ -82,7 +82,7 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
         if (opts.helo_name.empty()) opts.helo_name = local_helo_name();
         st.parser.set_limits(opts.reply_limits);
         st.driver_sees_replies = static_cast<bool>(opts.transcript); // trace_reply() records each one
-        st.gather_writes = can_write_now<AsyncStream>::value;        // a socket's writev (until TLS begins)
+        st.gather_writes = gathers_writes<AsyncStream>::value;       // a socket's sendmsg (until TLS begins)
         st.rbuf.reserve(1024);
         report = tls::make_plaintext_report(policy.name());
         if (policy.mode() != tls::mode::plaintext) {
@@ -154,16 +154,6 @@ struct session_impl : std::enable_shared_from_this<session_impl<AsyncStream>> {
             }
             self->start_wait();
         });
-    }
-
-    // What is to be written (st.whead, then st.wbuf), less its first `skip` octets.
-    std::array<asio::const_buffer, 2> write_buffers(std::size_t skip) const noexcept {
-        const std::size_t h = st.whead.size();
-        if (skip < h)
-            return {asio::buffer(st.whead.data() + skip, h - skip),
-                    asio::buffer(st.wbuf.data(), st.wbuf.size())};
-        skip -= h;
-        return {asio::buffer(st.wbuf.data() + skip, st.wbuf.size() - skip), asio::const_buffer()};
     }
 
     // Writes what is to be written into a socket that takes it without waiting
@@ -511,7 +501,9 @@ struct run_op {
                     s.start_background_read(self.get_executor());
                 where = at::wrote;
                 s.with_stream([&](auto& stream) {
-                    asio::async_write(stream, s.write_buffers(written_now), child(self));
+                    asio::async_write(
+                        stream, gather_buffers(s.st.whead, s.st.wbuf.data(), s.st.wbuf.size(), written_now),
+                        child(self));
                 });
                 if (act.when == proto::phase::starttls) s.prepare_handshake();
                 return;
@@ -779,6 +771,7 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
     plan.verbatim = scanned && plan.enc != proto::encoding::binary && facts.encodes_verbatim(plan.enc) &&
                     (plan.enc == proto::encoding::chunked ? m.content.in_memory() : m.content.owns_text());
     if (plan.verbatim) plan.octets = m.content.size().value_or(0);
+    plan.stable_pieces = m.content.in_memory();
     if (caps.size_advertised() && scanned) {
         std::uint64_t size = plan.enc == proto::encoding::binary ? *m.content.size() : facts.normalised_size;
         if (caps.size_limit() > 0 && size > caps.size_limit()) return errc::message_too_big;

@@ -41,8 +41,13 @@ struct message_plan {
     encoding enc = encoding::dot_stuffed;      ///< dot_stuffed: DATA; chunked or binary: BDAT.
     body_source* body = nullptr;
     /// The body needs no change for `enc` (body_facts::encodes_verbatim of a
-    /// scan of exactly these octets): it is copied, not encoded.
+    /// scan of exactly these octets): it is written as it is, not encoded.
     bool verbatim = false;
+    /// The body's pieces stay where they are, unchanged, until the message
+    /// completes (memory, not a source that reuses its storage).  With
+    /// `verbatim` and connection_state::gather_writes, DATA blocks are then
+    /// written from there, not copied.
+    bool stable_pieces = false;
     /// With `verbatim`: the body's size in octets, when known (0: unknown).  A
     /// BDAT chunk then carries exactly these (a body that reads otherwise fails
     /// with errc::body_read_failed).
@@ -528,9 +533,10 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
     return {};
 }
 
-// With a verbatim body in memory: the next block of up to block_size octets as a
-// view into the body itself, which stays valid while the message is ours (the
-// driver writes it from there: no copy).
+// With a verbatim body whose pieces stay put: the next block of up to
+// block_size octets as a view into the body itself, valid while the message is
+// ours (the driver writes it from there: no copy).  The look-ahead for the end
+// may read the next piece because the view stays valid past that call.
 inline std::error_code send_algorithm::view_block(std::size_t j, std::string_view& out, bool& last) {
     std::error_code ec;
     last = false;
@@ -813,7 +819,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     st_.clear_write();
                     // A body that needs no dot-stuffing goes as it is; with a gather
                     // write, from where it is (the end of data follows in wbuf).
-                    if (auto e = plans_[job_].verbatim && st_.gather_writes
+                    if (auto e = plans_[job_].verbatim && plans_[job_].stable_pieces && st_.gather_writes
                                      ? view_block(job_, st_.whead, last_block_)
                                      : fill_block(job_, st_.wbuf, last_block_)) {
                         // Mid-DATA the data cannot be ended cleanly: drop the connection.

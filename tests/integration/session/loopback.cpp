@@ -7,6 +7,8 @@
 #include <asio/cancellation_signal.hpp>
 #include <asio/co_spawn.hpp>
 #include <asio/detached.hpp>
+#include <asio/local/connect_pair.hpp>
+#include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 #include <asio/use_awaitable.hpp>
 
@@ -135,6 +137,88 @@ TEST_CASE("loopback: async_connect sets TCP_NODELAY and reports the peer", "[int
     REQUIRE(connected.size() == 1);
     CHECK(connected[0] == "127.0.0.1:" + std::to_string(server.port()));
     CHECK_FALSE(c.quit());
+}
+
+TEST_CASE("connect_needs_resolver: addresses are connected to directly", "[integration][session][connect]") {
+    CHECK_FALSE(smtpio::connect_needs_resolver("127.0.0.1"));
+    CHECK_FALSE(smtpio::connect_needs_resolver("::1"));
+    CHECK_FALSE(smtpio::connect_needs_resolver("[::1]"));
+    CHECK_FALSE(smtpio::connect_needs_resolver("2001:db8::25"));
+    CHECK(smtpio::connect_needs_resolver("localhost"));
+    CHECK(smtpio::connect_needs_resolver("mx.example.com"));
+    CHECK(smtpio::connect_needs_resolver("127.1")); // not an address to inet_pton: a name
+    CHECK(smtpio::connect_needs_resolver("[mx.example.com]"));
+    CHECK(smtpio::connect_needs_resolver(""));
+    // What it says is what async_connect does: under ASIO_CONCURRENCY_HINT_UNSAFE,
+    // Asio's resolver refuses to run, so only an address can be connected to.
+    test::smtp_script_server server(test::server_options(test::smtp_script{}));
+    const auto port = server.port(); // (asked once: the server may stop listening after its session)
+    for (const char* host : {"127.0.0.1", "localhost"}) {
+        CAPTURE(host);
+        asio::io_context io(ASIO_CONCURRENCY_HINT_UNSAFE);
+        std::error_code got = smtpio::errc::cancelled;
+        smtpio::async_connect(io.get_executor(), host, port, policy::dangerous_plaintext(),
+                              test::client_options(), [&](std::error_code ec, smtpio::session s) {
+                                  got = ec;
+                                  if (!ec) s.close();
+                              });
+        io.run_for(std::chrono::seconds(10));
+        if (smtpio::connect_needs_resolver(host))
+            CHECK(got == errc::resolve_failed);
+        else
+            CHECK_FALSE(got);
+    }
+}
+
+TEST_CASE("write_now: a head and a buffer in one gather write, in part when the socket takes part",
+          "[integration][session][write]") {
+    asio::io_context io;
+    asio::local::stream_protocol::socket a(io), b(io);
+    asio::local::connect_pair(a, b);
+    a.set_option(asio::socket_base::send_buffer_size(4096));
+    const std::string head(3000, 'h');
+    std::string tail(1 << 20, 't');
+    tail[0] = 'T';
+    std::string got;
+    auto drain = [&] {
+        std::error_code ec;
+        b.non_blocking(true);
+        char buf[65536];
+        for (;;) {
+            std::size_t n = b.read_some(asio::buffer(buf), ec);
+            if (ec) break;
+            got.append(buf, n);
+        }
+    };
+    std::size_t done = 0;
+    std::error_code ec;
+    done = smtpio::detail::write_now(a, head, tail.data(), tail.size(), ec);
+    REQUIRE_FALSE(ec);
+    CHECK(a.non_blocking());
+    CHECK(done > head.size());               // the head and the start of the tail in one write
+    CHECK(done < head.size() + tail.size()); // the socket took part: no error, no wait
+    // The rest from where it stopped, as the session goes on: gather_buffers skips what went.
+    for (int rounds = 0; done < head.size() + tail.size() && rounds < 10000; ++rounds) {
+        drain();
+        auto rest = smtpio::detail::gather_buffers(head, tail.data(), tail.size(), done);
+        CHECK(rest[1].size() == 0); // past the head: the tail alone
+        std::size_t k = a.write_some(rest, ec);
+        if (ec == asio::error::would_block) {
+            ec.clear();
+            continue;
+        }
+        REQUIRE_FALSE(ec);
+        done += k;
+    }
+    drain();
+    CHECK(got == head + tail);
+    // A skip inside the head keeps both parts.
+    auto mid = smtpio::detail::gather_buffers(head, tail.data(), tail.size(), 10);
+    CHECK(mid[0].size() == head.size() - 10);
+    CHECK(mid[1].size() == tail.size());
+    auto none = smtpio::detail::gather_buffers({}, tail.data(), tail.size(), 0);
+    CHECK(none[0].size() == tail.size());
+    CHECK(none[1].size() == 0);
 }
 
 TEST_CASE("loopback: async_connect errors", "[integration][session][connect]") {
@@ -368,12 +452,14 @@ TEST_CASE("loopback: the transcript of a batch written from the bodies themselve
     CHECK(rs[0].data_octets == first.size() + 3);
     CHECK(rs[1].data_octets == second.size() + 3);
     CHECK(data == std::vector<std::uint64_t>{first.size() + 3, second.size() + 3});
-    // MAIL, RCPT and DATA of each message: the second's written after the first's data.
-    CHECK(std::count_if(commands.begin(), commands.end(),
-                        [](const std::string& l) { return l.rfind("MAIL FROM:", 0) == 0; }) == 2);
-    CHECK(std::count(commands.begin(), commands.end(), std::string("DATA")) == 2);
+    // MAIL, RCPT and DATA of each message, the second's written after the first's
+    // data: no line of the data (nor its end, ".") shown as a command.
+    std::vector<std::string> mail;
     for (const auto& l : commands)
-        CHECK(l.find("secret") == std::string::npos);
+        if (l.rfind("EHLO ", 0) != 0) mail.push_back(l);
+    const std::vector<std::string> want = {"MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>", "DATA",
+                                           "MAIL FROM:<a@example.org>", "RCPT TO:<b@example.com>", "DATA"};
+    CHECK(mail == want);
     CHECK_FALSE(c.quit());
     auto rec = server.first();
     REQUIRE(rec.messages.size() == 2);

@@ -933,6 +933,7 @@ TEST_CASE("send: with gather writes, a verbatim DATA body goes out from where it
     auto verbatim = [](msg& m) {
         auto p = m.plan();
         p.verbatim = true;
+        p.stable_pieces = true; // (the test's pieces stay where they are)
         return p;
     };
     auto in_body = [](const msg& m, std::string_view v, std::size_t at, std::size_t n) {
@@ -951,6 +952,18 @@ TEST_CASE("send: with gather writes, a verbatim DATA body goes out from where it
         f.d->reply("250 2.0.0 queued\r\n").expect_done();
         CHECK(m.result.outcome == message_outcome::delivered);
         CHECK(m.result.data_octets == body_wire.size());
+    }
+    SECTION("a source whose pieces may move is copied: the look-ahead may reuse its storage") {
+        msg m("a@example.org", {"b@example.com"});
+        auto p = verbatim(m);
+        p.stable_pieces = false;
+        fixture f(caps_pipe, {p});
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(f.st.whead.empty());
+        CHECK(f.st.wbuf.view() == body_wire);
+        f.d->expect_data_write(body_wire, false, body_wire.size()).reply("250 ok\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
     }
     SECTION("without gather writes the body is copied into wbuf") {
         msg m("a@example.org", {"b@example.com"});
