@@ -4,7 +4,7 @@
 // well-behaved peer for the CLI's tests.
 //
 //   smtpio-sink --listen 127.0.0.1:PORT [--cert CHAIN.pem --key KEY.pem]
-//               [--implicit-tls] [--require-tls] [--auth USER:PASSWORD]
+//               [--implicit-tls] [--tls-max 1.2|1.3] [--require-tls] [--auth USER:PASSWORD]
 //               [--threads N] [--keep DIR] [--hostname NAME]
 //
 // Prints "listening on ADDRESS:PORT" once ready, then counter lines
@@ -43,13 +43,15 @@ std::string slurp(const std::string& path) {
 
 int main(int argc, char** argv) {
     CLI::App app{"smtpio-sink: a fast SMTP sink with STARTTLS, built on smtpio's protocol types", "smtpio-sink"};
-    std::string listen = "127.0.0.1:0", cert, key, auth, keep, hostname = "mail.loopback.test";
+    std::string listen = "127.0.0.1:0", cert, key, auth, keep, hostname = "mail.loopback.test",
+                tls_max = "1.3";
     bool implicit = false, require_tls = false;
     unsigned threads = 1;
     app.add_option("--listen", listen, "ADDRESS:PORT (port 0: any free port)");
     app.add_option("--cert", cert, "certificate chain, PEM (enables STARTTLS)");
     app.add_option("--key", key, "private key, PEM");
     app.add_flag("--implicit-tls", implicit, "TLS from the first byte (port 465 style)");
+    app.add_option("--tls-max", tls_max, "the highest TLS version offered: 1.2 or 1.3 (default 1.3)");
     app.add_flag("--require-tls", require_tls, "refuse MAIL before STARTTLS");
     app.add_option("--auth", auth, "USER:PASSWORD accepted by AUTH PLAIN/LOGIN (over TLS)");
     app.add_option("--threads", threads, "io_context threads (default 1)");
@@ -71,6 +73,10 @@ int main(int argc, char** argv) {
             cfg.key_pem = slurp(key.empty() ? cert : key);
         }
         cfg.implicit_tls = implicit;
+        if (tls_max == "1.2")
+            cfg.max_tls_version = TLS1_2_VERSION;
+        else if (tls_max != "1.3")
+            throw std::runtime_error("--tls-max: expected 1.2 or 1.3, not '" + tls_max + "'");
         cfg.require_tls = require_tls;
         if (!auth.empty()) {
             auto c = auth.find(':');

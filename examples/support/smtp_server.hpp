@@ -55,6 +55,8 @@ struct server_config {
     std::string cert_chain_pem;     ///< Enables TLS (STARTTLS, or implicit with `implicit_tls`).
     std::string key_pem;
     bool implicit_tls = false;
+    /// The highest TLS version offered (TLS1_2_VERSION, TLS1_3_VERSION); 0: TLS 1.3.
+    std::uint16_t max_tls_version = 0;
     bool require_tls = false;       ///< Refuse MAIL (530) before STARTTLS.
     bool keep_messages = true;      ///< Keep message data for `on_message` (off for a sink).
     std::uint64_t size_limit = 64ull * 1024 * 1024;
@@ -78,6 +80,8 @@ public:
             tls_ctx_.use_certificate_chain(asio::buffer(cfg_.cert_chain_pem));
             tls_ctx_.use_private_key(asio::buffer(cfg_.key_pem), asio::ssl::context::pem);
             SSL_CTX_set_min_proto_version(tls_ctx_.native_handle(), TLS1_2_VERSION);
+            if (cfg_.max_tls_version != 0)
+                SSL_CTX_set_max_proto_version(tls_ctx_.native_handle(), cfg_.max_tls_version);
             tls_ = true;
         }
     }

@@ -541,6 +541,34 @@ class CliTest(unittest.TestCase):
         self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 4)
         self.assertGreater(obj["messages_per_second"], 0)
 
+    def test_sink_tls_max_12_and_resumed_tls12_sessions(self):
+        # smtpio-sink --tls-max 1.2 offers no more than TLS 1.2; smtpio-send then
+        # verifies a TLS 1.2 peer, resumes its sessions (a session ticket), and
+        # refuses it with --tls-min 1.3, before anything of a message is sent.
+        sink = Sink("--cert", os.path.join(self.certs, "server.pem"), "--key",
+                    os.path.join(self.certs, "server.key"), "--hostname", "mail.cli.test", "--tls-max", "1.2")
+        try:
+            args = ["--server", "127.0.0.1:%d" % sink.port, "--tls", "verify", "--ca-file", self.ca,
+                    "--servername", "mail.cli.test", "--from", "a@cli.test", "--json", "--to", "b@cli.test"]
+            rc, obj, _, err = run(args)
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(obj["tls"]["version"], "TLSv1.2")
+            self.assertTrue(obj["tls"]["verified"])
+            rc, obj, _, err = run(args + ["--count", "6", "--size", "1000", "--per-connection", "1"])
+            self.assertEqual(rc, 0, err)
+            self.assertEqual(obj["messages_delivered"], 6)
+            self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 6)
+            self.assertGreaterEqual(obj["tls_sessions"]["resumed"], 5)
+            before = len(sink.messages())
+            rc, obj, _, err = run(args + ["--tls-min", "1.3"])
+            self.assertEqual(rc, 3, err)
+            self.assertEqual(len(sink.messages()), before)
+        finally:
+            sink.stop()
+        bad = subprocess.run([SINK, "--listen", "127.0.0.1:0", "--tls-max", "1.1"], capture_output=True, timeout=10)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn(b"--tls-max", bad.stderr)
+
     def test_bulk_refused_messages_count_each_recipient_once(self):
         # REQUIRETLS over plaintext: every message is refused before MAIL; each of its
         # recipients is deferred once, not once per message plus once per recipient.
