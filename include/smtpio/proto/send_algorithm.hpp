@@ -157,8 +157,11 @@ private:
     void settle_pending(std::size_t j, const reply& r, outcome o);
     void finish_job(std::size_t j);
     void abort_from(std::size_t j, std::error_code ec, const reply* r);
-    std::error_code fill_block(std::size_t j, buffer& out, bool& last);
-    std::error_code view_block(std::size_t j, std::string_view& out, bool& last);
+    std::error_code fill_block(std::size_t j, buffer& out, bool& last) {
+        return fill_block(j, out, last, cfg_.block_size);
+    }
+    std::error_code fill_block(std::size_t j, buffer& out, bool& last, std::size_t room);
+    std::error_code view_block(std::size_t j, std::string_view& head, buffer& out, bool& last);
     next_action early_reply();
     void stage_bdat(std::size_t j);
     // A verbatim body that fits one chunk goes straight into wbuf, not via stage_.
@@ -503,9 +506,8 @@ inline void send_algorithm::abort_from(std::size_t j, std::error_code ec, const 
     }
 }
 
-// Encodes up to block_size raw octets of the body into out (appending).
-inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bool& last) {
-    std::size_t room = cfg_.block_size;
+// Encodes up to `room` raw octets of the body into out (appending).
+inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bool& last, std::size_t room) {
     last = false;
     while (room > 0) {
         if (pending_.empty()) {
@@ -534,13 +536,15 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
 }
 
 // With a verbatim body whose pieces stay put: the next block of up to
-// block_size octets as a view into the body itself, valid while the message is
-// ours (the driver writes it from there: no copy).  The look-ahead for the end
-// may read the next piece because the view stays valid past that call.
-inline std::error_code send_algorithm::view_block(std::size_t j, std::string_view& out, bool& last) {
+// block_size octets, its first piece as a view into the body itself (`head`:
+// valid while the message is ours, the driver writes it from there), the
+// pieces after it that fit copied into `out`, as fill_block does.  (A view stays
+// valid past the next call to next(), so the look-ahead may make it.)
+inline std::error_code send_algorithm::view_block(std::size_t j, std::string_view& head, buffer& out,
+                                                  bool& last) {
     std::error_code ec;
     last = false;
-    out = {};
+    head = {};
     if (pending_.empty()) {
         pending_ = plans_[j].body->next(ec);
         if (ec) return errc::body_read_failed;
@@ -549,15 +553,20 @@ inline std::error_code send_algorithm::view_block(std::size_t j, std::string_vie
             return {};
         }
     }
-    out = pending_.substr(0, cfg_.block_size);
-    pending_.remove_prefix(out.size());
-    // Look ahead, so the last block is known as such.
+    head = pending_.substr(0, cfg_.block_size);
+    pending_.remove_prefix(head.size());
     if (pending_.empty()) {
+        // Look ahead, so the last block is known as such.
         pending_ = plans_[j].body->next(ec);
         if (ec) return errc::body_read_failed;
-        if (pending_.empty()) last = true;
+        if (pending_.empty()) {
+            last = true;
+            return {};
+        }
     }
-    return {};
+    // More pieces: those that fit the block go after the view, copied.
+    return head.size() < cfg_.block_size ? fill_block(j, out, last, cfg_.block_size - head.size())
+                                         : std::error_code{};
 }
 
 // Encodes the next BDAT chunk of job j into stage_, with max_bdat_line octets of head room in
@@ -820,7 +829,7 @@ inline next_action send_algorithm::resume(std::error_code ec) {
                     // A body that needs no dot-stuffing goes as it is; with a gather
                     // write, from where it is (the end of data follows in wbuf).
                     if (auto e = plans_[job_].verbatim && plans_[job_].stable_pieces && st_.gather_writes
-                                     ? view_block(job_, st_.whead, last_block_)
+                                     ? view_block(job_, st_.whead, st_.wbuf, last_block_)
                                      : fill_block(job_, st_.wbuf, last_block_)) {
                         // Mid-DATA the data cannot be ended cleanly: drop the connection.
                         st_.clear_write();

@@ -1029,6 +1029,35 @@ TEST_CASE("send: with gather writes, a verbatim DATA body goes out from where it
         CHECK(m.result.outcome == message_outcome::delivered);
         CHECK(m.result.data_octets == 16 + 5);
     }
+    SECTION("a body in several pieces: the first from where it is, the next ones copied after it") {
+        msg m("a@example.org", {"b@example.com"}, {"Subject: t\r\n\r\n", "hello\r\n", "more\r\n"});
+        fixture f(caps_pipe, {verbatim(m)});
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(in_body(m, f.st.whead, 0, m.body.pieces[0].size()));
+        CHECK(f.st.wbuf.view() == "hello\r\nmore\r\n.\r\n"); // one write, not one per piece
+        f.d->expect_data_write("Subject: t\r\n\r\nhello\r\nmore\r\n.\r\n", false)
+            .reply("250 ok\r\n")
+            .expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
+    }
+    SECTION("pieces across blocks: each block a view, then copies up to the block size") {
+        msg m("a@example.org", {"b@example.com"}, {"Subject: t\r\n\r\n", "hello\r\n", "more\r\n"});
+        proto::send_config cfg;
+        cfg.block_size = 16;
+        fixture f(caps_pipe, {verbatim(m)}, cfg);
+        f.st.gather_writes = true;
+        f.d->expect_write(group).reply("250 ok\r\n250 ok\r\n354 go\r\n");
+        CHECK(in_body(m, f.st.whead, 0, 14));
+        CHECK(f.st.wbuf.view() == "he");
+        f.d->expect_data_write("Subject: t\r\n\r\nhe", true, 16);
+        CHECK(f.st.whead == "llo\r\n");
+        CHECK(f.st.whead.data() == m.body.pieces[1].data() + 2);
+        CHECK(f.st.wbuf.view() == "more\r\n.\r\n");
+        f.d->expect_data_write("llo\r\nmore\r\n.\r\n", false).reply("250 ok\r\n").expect_done();
+        CHECK(m.result.outcome == message_outcome::delivered);
+        CHECK(m.result.data_octets == 27 + 3);
+    }
     SECTION("a reply half read before the last block: nothing of that block is left to write") {
         msg m("a@example.org", {"b@example.com"}, {std::string(8, 'x') + "\r\n"});
         proto::send_config cfg;
