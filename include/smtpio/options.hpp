@@ -119,7 +119,8 @@ struct session_options {
     /// Send AUTH over a connection that is not encrypted.  Off by default
     /// (DESIGN rule 7): credentials in clear can be read by anyone on the path.
     bool dangerous_allow_plaintext_auth = false;
-    /// Raw message octets per write.
+    /// Raw message octets per write (at least 1: with 0, every message is refused
+    /// with errc::invalid_option before anything of it is sent).
     std::size_t block_size = 256 * 1024;
     /// Most recipients per message (errc::too_many_recipients above it).
     std::size_t max_recipients = 100000;

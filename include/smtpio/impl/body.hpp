@@ -52,7 +52,9 @@ protected:
 
 class memory_source final : public one_piece_source {
 public:
-    // Sources live on the heap (held by body), so view_ may point into owned_.
+    // view_ may point into owned_: move_to (a body moved, with its source kept
+    // inside it) points it at the new owned_.  A message is not moved while it
+    // is sent, so views of its text stay valid for the whole send.
     explicit memory_source(std::string owned) : owned_(std::move(owned)) { view_ = owned_; }
     explicit memory_source(std::string_view borrowed) : one_piece_source(borrowed), owns_(false) {}
     explicit memory_source(std::shared_ptr<const std::string> shared) : shared_(std::move(shared)) {

@@ -691,6 +691,7 @@ std::error_code plan_message(session_impl<AsyncStream>& s, message& m, proto::me
     const auto& caps = s.st.caps;
     const auto& env = m.envelope;
     const auto& x = s.opts.extensions;
+    if (s.opts.block_size == 0) return errc::invalid_option; // (no message data would ever go out)
     if (env.to.empty()) return errc::no_recipients;
     if (env.to.size() > s.opts.max_recipients) return errc::too_many_recipients;
     // Every address first; the parameters are checked when the lines are written.

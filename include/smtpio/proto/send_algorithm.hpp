@@ -68,7 +68,8 @@ struct message_plan {
 /// Knobs of the transaction machine.
 struct send_config {
     bool pipelining = true;               ///< Use RFC 2920 (only when the server advertised it).
-    std::size_t block_size = 256 * 1024;  ///< Raw octets per write of message data / per BDAT chunk.
+    std::size_t block_size =
+        256 * 1024; ///< Raw octets per write of message data / per BDAT chunk (0 counts as 1).
     std::size_t max_group = 256;          ///< Most commands written before their replies are read.
     /// With PIPELINING and CHUNKING: several whole messages (each with its body in
     /// one BDAT LAST chunk, each after the first preceded by RSET) in one write,
@@ -102,6 +103,7 @@ class send_algorithm {
 public:
     send_algorithm(connection_state& st, std::span<message_plan> plans, send_config cfg = {})
         : st_(st), plans_(plans), cfg_(cfg) {
+        if (cfg_.block_size == 0) cfg_.block_size = 1; // (a block of none would never end)
         // The jobs' state and the queue of expected replies are allocated here,
         // before the caller fills the plans (which allocates per message), and not
         // while sending.  The queue holds one write's commands (up to max_group and

@@ -164,6 +164,20 @@ TEST_CASE("nothing is written when a send is refused before MAIL", "[session][in
     CHECK(r.outcome == message_outcome::delivered);
 }
 
+TEST_CASE("a block size of zero refuses every message before MAIL", "[session][input]") {
+    // With no octets per write no message data could ever go out: refused, not a hang.
+    auto o = test::test_options();
+    o.block_size = 0;
+    test::harness h(test::smtp_script{}, o);
+    REQUIRE_FALSE(h.open());
+    const std::string before = h.peer->written();
+    auto [ec, r] = h.send(test::env({"b@example.com"}), body_text);
+    CHECK(ec == errc::invalid_option);
+    CHECK(r.outcome == message_outcome::not_sent);
+    CHECK(h.peer->written() == before);
+    CHECK(h.s->is_open());
+}
+
 TEST_CASE("an EHLO name or credentials with CR/LF are refused before any byte", "[session][input][security]") {
     auto o = test::test_options();
     o.helo_name = "client.example.org\r\nMAIL FROM:<x@y>";
