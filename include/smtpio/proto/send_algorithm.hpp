@@ -68,8 +68,8 @@ struct message_plan {
 /// Knobs of the transaction machine.
 struct send_config {
     bool pipelining = true;               ///< Use RFC 2920 (only when the server advertised it).
-    std::size_t block_size =
-        256 * 1024; ///< Raw octets per write of message data / per BDAT chunk (0 counts as 1).
+    /// Raw octets per write of message data, and per BDAT chunk (0 counts as 1).
+    std::size_t block_size = 256 * 1024;
     std::size_t max_group = 256;          ///< Most commands written before their replies are read.
     /// With PIPELINING and CHUNKING: several whole messages (each with its body in
     /// one BDAT LAST chunk, each after the first preceded by RSET) in one write,
