@@ -164,6 +164,7 @@ private:
     }
     std::error_code fill_block(std::size_t j, buffer& out, bool& last, std::size_t room);
     std::error_code view_block(std::size_t j, std::string_view& head, buffer& out, bool& last);
+    bool refill(std::size_t j, std::error_code& e);
     next_action early_reply();
     void stage_bdat(std::size_t j);
     // A verbatim body that fits one chunk goes straight into wbuf, not via stage_.
@@ -508,18 +509,29 @@ inline void send_algorithm::abort_from(std::size_t j, std::error_code ec, const 
     }
 }
 
-// Encodes up to `room` raw octets of the body into out (appending).
+// Makes pending_ hold the rest of job j's body's current piece, reading the next
+// piece when it is used up.  False at the end of the body (`e` clear) or when
+// the body fails (`e` = body_read_failed).
+inline bool send_algorithm::refill(std::size_t j, std::error_code& e) {
+    if (!pending_.empty()) return true;
+    std::error_code ec;
+    pending_ = plans_[j].body->next(ec);
+    if (ec) {
+        e = errc::body_read_failed;
+        return false;
+    }
+    return !pending_.empty();
+}
+
+// Encodes up to `room` raw octets of the body into out (appending).  `last`: the
+// body ended (each block looks ahead, so the last one is known as such).
 inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bool& last, std::size_t room) {
+    std::error_code e;
     last = false;
     while (room > 0) {
-        if (pending_.empty()) {
-            std::error_code ec;
-            pending_ = plans_[j].body->next(ec);
-            if (ec) return errc::body_read_failed;
-            if (pending_.empty()) {
-                last = true;
-                return {};
-            }
+        if (!refill(j, e)) {
+            last = !e;
+            return e;
         }
         std::size_t n = pending_.size() < room ? pending_.size() : room;
         if (plans_[j].verbatim) out.append(pending_.substr(0, n));
@@ -527,14 +539,8 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
         pending_.remove_prefix(n);
         room -= n;
     }
-    // Exactly a block: look ahead so the last block is known as such.
-    if (pending_.empty()) {
-        std::error_code ec;
-        pending_ = plans_[j].body->next(ec);
-        if (ec) return errc::body_read_failed;
-        if (pending_.empty()) last = true;
-    }
-    return {};
+    if (!refill(j, e)) last = !e;
+    return e;
 }
 
 // With a verbatim body whose pieces stay put: the next block of up to
@@ -544,27 +550,18 @@ inline std::error_code send_algorithm::fill_block(std::size_t j, buffer& out, bo
 // valid past the next call to next(), so the look-ahead may make it.)
 inline std::error_code send_algorithm::view_block(std::size_t j, std::string_view& head, buffer& out,
                                                   bool& last) {
-    std::error_code ec;
+    std::error_code e;
     last = false;
     head = {};
-    if (pending_.empty()) {
-        pending_ = plans_[j].body->next(ec);
-        if (ec) return errc::body_read_failed;
-        if (pending_.empty()) {
-            last = true;
-            return {};
-        }
+    if (!refill(j, e)) {
+        last = !e;
+        return e;
     }
     head = pending_.substr(0, cfg_.block_size);
     pending_.remove_prefix(head.size());
-    if (pending_.empty()) {
-        // Look ahead, so the last block is known as such.
-        pending_ = plans_[j].body->next(ec);
-        if (ec) return errc::body_read_failed;
-        if (pending_.empty()) {
-            last = true;
-            return {};
-        }
+    if (!refill(j, e)) {
+        last = !e;
+        return e;
     }
     // More pieces: those that fit the block go after the view, copied.
     return head.size() < cfg_.block_size ? fill_block(j, out, last, cfg_.block_size - head.size())
