@@ -44,7 +44,7 @@ ADVICE = {
     "body_contains_nul": "Remove the NUL octets, or send with `body_type::binary` to a server offering BINARYMIME and CHUNKING.",
     "body_line_too_long": "Encode the body (quoted-printable or base64) so no line exceeds 998 octets.",
     "body_read_failed": "Check the file (path, permissions) or the generator's error; the message was not sent (or deferred, if it failed mid-transfer).",
-    "invalid_option": "Fix the options: e.g. `body_type::seven_bit` with 8-bit content, a `fingerprint` policy without pins, `verify` without a reference name.",
+    "invalid_option": "Fix the options: e.g. `body_type::seven_bit` with 8-bit content, a `fingerprint` policy without pins, `verify` without a reference name, `session_options::block_size` 0 (each message refused before MAIL).",
     # Server limits
     "message_too_big": "The message exceeds the server's SIZE: make it smaller or send it elsewhere; retrying as is will fail.",
     "eightbit_not_supported": "Encode the body as 7-bit (quoted-printable or base64) for this server.",
