@@ -104,6 +104,9 @@ setup make_setup(const options& o, const std::string* ca_pem) {
         }
     }
     if (o.no_resumption) s.ctx->enable_resumption(false);
+    // A TLS 1.3 ticket serves one connection: keep one per connection that may be
+    // opened to the server at once, so that none of them needs a full handshake.
+    if (o.connections > s.ctx->sessions_per_destination()) s.ctx->set_sessions_per_destination(o.connections);
     auto p = smtpio::tls::policy::from_level(lvl, *s.ctx);
     p.min_version(o.tls_min);
     if (o.servername) p.reference_names({*o.servername});

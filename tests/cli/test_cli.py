@@ -569,6 +569,18 @@ class CliTest(unittest.TestCase):
         self.assertNotEqual(bad.returncode, 0)
         self.assertIn(b"--tls-max", bad.stderr)
 
+    def test_concurrent_connections_resume_tls13_sessions(self):
+        # Eight connections at a time, one message each: a TLS 1.3 ticket serves one
+        # connection, so smtpio-send keeps one per connection.  Only the first eight,
+        # opened before any ticket exists, are full handshakes.
+        rc, obj, _, err = run(self.tls_args("--to", "b@cli.test", "--count", "64", "--size", "1000",
+                                            "--connections", "8", "--per-connection", "1"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(obj["messages_delivered"], 64)
+        self.assertEqual(obj["connections"], 64)
+        self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 64)
+        self.assertGreaterEqual(obj["tls_sessions"]["resumed"], 56)
+
     def test_bulk_refused_messages_count_each_recipient_once(self):
         # REQUIRETLS over plaintext: every message is refused before MAIL; each of its
         # recipients is deferred once, not once per message plus once per recipient.

@@ -130,5 +130,5 @@ TEST_CASE("the resumption cache under concurrent puts and takes", "[concurrency]
     }
     for (auto& th : pool) th.join();
     CHECK(taken > 0);
-    CHECK(cache.size() <= 8 * tls::detail::session_cache::sessions_per_key);
+    CHECK(cache.size() <= 8 * tls::detail::session_cache::default_sessions_per_key);
 }

@@ -69,11 +69,11 @@ constexpr bool has_option(context_options set, context_options option) noexcept 
 /// offered to the same destination under the same policy.  A session is stored
 /// only after the policy accepted the peer (`finish_resumption`); TLS 1.3
 /// tickets are used once; expired sessions are dropped; the cache holds at most
-/// `resumption_capacity()` keys (least recently used evicted) with up to four
-/// sessions each.  A session is stored with the verdict that accepted its peer;
-/// `tls::policy` reuses it for a connection that resumes the session while every
-/// certificate of the chain is still within its dates, and evaluates the chain
-/// again otherwise.
+/// `resumption_capacity()` keys (least recently used evicted) with up to
+/// `sessions_per_destination()` sessions each (default 4).  A session is stored
+/// with the verdict that accepted its peer; `tls::policy` reuses it for a
+/// connection that resumes the session while every certificate of the chain is
+/// still within its dates, and evaluates the chain again otherwise.
 class context {
 public:
     /// A context that trusts the system's certificate store (see `load_system_trust`).
@@ -142,6 +142,16 @@ public:
     void set_resumption_capacity(std::size_t keys);
     /// See `set_resumption_capacity`.
     std::size_t resumption_capacity() const;
+    /// The most sessions the cache keeps per key (destination and policy), newest
+    /// first; default 4.  A TLS 1.3 ticket is used once and a connection
+    /// receives new ones (two from most servers), so a key needs about as many
+    /// sessions as connections to that destination are opened at once: with
+    /// fewer, the connections opened together beyond that number make full
+    /// handshakes.  Lowering it drops the oldest sessions now; 0 keeps none
+    /// (nothing is resumed, as with `enable_resumption(false)`).
+    void set_sessions_per_destination(std::size_t sessions);
+    /// See `set_sessions_per_destination`.
+    std::size_t sessions_per_destination() const;
     /// The number of sessions in the cache (all keys).
     std::size_t cached_sessions() const;
     /// Drops every cached session.

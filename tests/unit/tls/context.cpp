@@ -50,6 +50,7 @@ TEST_CASE("context defaults", "[tls][context]") {
     CHECK(anchors(c) == 1);
     CHECK(c.resumption_enabled());
     CHECK(c.resumption_capacity() == 1024);
+    CHECK(c.sessions_per_destination() == 4);
 
     const auto legacy = tls::context::with_ca_pem(f.trust_pem(), tls::context_options::dangerous_allow_tls10_and_11);
     CHECK(SSL_CTX_get_min_proto_version(legacy.native_handle()) == TLS1_VERSION);
@@ -60,6 +61,8 @@ TEST_CASE("context defaults", "[tls][context]") {
     CHECK(copy.native_handle() == c.native_handle());
     copy.enable_resumption(false);
     CHECK_FALSE(c.resumption_enabled());
+    copy.set_sessions_per_destination(32);
+    CHECK(c.sessions_per_destination() == 32);
 }
 
 TEST_CASE("the system trust store is loaded explicitly", "[tls][context]") {
@@ -147,10 +150,31 @@ TEST_CASE("the session cache is bounded, expires and hands out TLS 1.3 sessions 
     }
     SECTION("newest first, at most four per key") {
         for (int i = 0; i < 6; ++i) cache.put("k", make(TLS1_3_VERSION, now - 10 + static_cast<std::uint64_t>(i), 3600));
-        CHECK(cache.size() == tls::detail::session_cache::sessions_per_key);
+        CHECK(cache.size() == 4);
         auto first = cache.take("k");
         REQUIRE(first.session);
         CHECK(SSL_SESSION_get_time(first.session.get()) == now - 5);
+    }
+    SECTION("the sessions kept per key can be raised and lowered") {
+        cache.set_per_key(16);
+        CHECK(cache.per_key() == 16);
+        for (int i = 0; i < 20; ++i)
+            cache.put("k", make(TLS1_3_VERSION, now - 30 + static_cast<std::uint64_t>(i), 3600));
+        cache.put("other", make(TLS1_3_VERSION, now, 3600));
+        CHECK(cache.size() == 17);
+        // Lowering keeps the newest of each key.
+        cache.set_per_key(2);
+        CHECK(cache.size() == 3);
+        CHECK(SSL_SESSION_get_time(cache.take("k").session.get()) == now - 11);
+        CHECK(SSL_SESSION_get_time(cache.take("k").session.get()) == now - 12);
+        CHECK(cache.take("k").session == nullptr);
+        // None: nothing is stored, and what was stored is gone.
+        cache.set_per_key(0);
+        CHECK(cache.size() == 0);
+        CHECK(cache.take("other").session == nullptr);
+        cache.put("k", make(TLS1_2_VERSION, now, 3600));
+        CHECK(cache.size() == 0);
+        CHECK(cache.take("k").session == nullptr);
     }
     SECTION("expired sessions are dropped") {
         cache.put("old", make(TLS1_2_VERSION, now - 7200, 3600));

@@ -40,10 +40,11 @@ struct stored_session {
 // Cache of resumable sessions, keyed by the policy's resumption key.
 class session_cache {
 public:
-    static constexpr std::size_t sessions_per_key = 4;
+    static constexpr std::size_t default_sessions_per_key = 4;
 
     void put(const std::string& key, bssl::UniquePtr<SSL_SESSION> session, std::shared_ptr<const verdict> established = {}) {
         std::lock_guard lock(mutex_);
+        if (per_key_ == 0) return;
         auto it = map_.find(key);
         if (it == map_.end()) {
             while (!map_.empty() && map_.size() >= capacity_) evict_oldest();
@@ -56,10 +57,8 @@ public:
         auto& sessions = it->second.sessions;
         sessions.push_front({std::move(session), std::move(established)});
         ++count_;
-        while (sessions.size() > sessions_per_key) {
-            sessions.pop_back();
-            --count_;
-        }
+        trim(sessions);
+        if (sessions.empty()) drop(it);
     }
 
     // The newest session still valid for `key`; a single-use session (TLS 1.3) is removed.
@@ -79,8 +78,7 @@ public:
             }
         }
         if (sessions.empty()) {
-            lru_.erase(it->second.lru);
-            map_.erase(it);
+            drop(it);
             return {};
         }
         touch(it->second);
@@ -99,11 +97,7 @@ public:
 
     void erase(const std::string& key) {
         std::lock_guard lock(mutex_);
-        auto it = map_.find(key);
-        if (it == map_.end()) return;
-        count_ -= it->second.sessions.size();
-        lru_.erase(it->second.lru);
-        map_.erase(it);
+        if (auto it = map_.find(key); it != map_.end()) drop(it);
     }
 
     void clear() {
@@ -129,26 +123,52 @@ public:
         return capacity_;
     }
 
+    // At most `n` sessions per key (newest kept); 0 stores none.
+    void set_per_key(std::size_t n) {
+        std::lock_guard lock(mutex_);
+        per_key_ = n;
+        for (auto it = map_.begin(); it != map_.end();) {
+            trim(it->second.sessions);
+            it = it->second.sessions.empty() ? drop(it) : std::next(it);
+        }
+    }
+
+    std::size_t per_key() const {
+        std::lock_guard lock(mutex_);
+        return per_key_;
+    }
+
 private:
     struct entry {
         std::deque<stored_session> sessions;
         std::list<std::string>::iterator lru;
     };
 
+    using map_type = std::unordered_map<std::string, entry>;
+
     void touch(entry& e) { lru_.splice(lru_.begin(), lru_, e.lru); }
 
-    void evict_oldest() {
-        auto it = map_.find(lru_.back());
-        count_ -= it->second.sessions.size();
-        map_.erase(it);
-        lru_.pop_back();
+    void trim(std::deque<stored_session>& sessions) {
+        while (sessions.size() > per_key_) {
+            sessions.pop_back();
+            --count_;
+        }
     }
+
+    map_type::iterator drop(map_type::iterator it) {
+        count_ -= it->second.sessions.size();
+        lru_.erase(it->second.lru);
+        return map_.erase(it);
+    }
+
+    void evict_oldest() { drop(map_.find(lru_.back())); }
 
     mutable std::mutex mutex_;
     std::size_t capacity_ = 1024;
+    std::size_t per_key_ = default_sessions_per_key;
     std::size_t count_ = 0;
     std::list<std::string> lru_; // most recently used first
-    std::unordered_map<std::string, entry> map_;
+    map_type map_;
 };
 
 // What smtpio attaches to each SSL (ex_data): resumption key, port, and the
@@ -195,7 +215,7 @@ inline int on_new_session(SSL* ssl, SSL_SESSION* session) {
     bssl::UniquePtr<SSL_SESSION> owned(session);
     if (tag->state == connection_tag::phase::accepted) {
         tag->cache->put(tag->key, std::move(owned), tag->accepted);
-    } else if (tag->pending.size() < session_cache::sessions_per_key) {
+    } else if (tag->pending.size() < tag->cache->per_key()) {
         tag->pending.push_back(std::move(owned));
     }
     return 1;
@@ -416,6 +436,14 @@ inline bool context::resumption_enabled() const noexcept { return state_->resump
 inline void context::set_resumption_capacity(std::size_t keys) { state_->cache->set_capacity(keys); }
 
 inline std::size_t context::resumption_capacity() const { return state_->cache->capacity(); }
+
+inline void context::set_sessions_per_destination(std::size_t sessions) {
+    state_->cache->set_per_key(sessions);
+}
+
+inline std::size_t context::sessions_per_destination() const {
+    return state_->cache->per_key();
+}
 
 inline std::size_t context::cached_sessions() const { return state_->cache->size(); }
 
