@@ -63,11 +63,16 @@ TEST_CASE("sessions are resumed for the same name and policy only", "[tls][resum
         CHECK(second.verdict.verified);
         REQUIRE(second.report.peer);
         CHECK(second.report.peer->sha256 == first.report.peer->sha256);
+        // ... and its certificate is described once, for the session it came from.
+        CHECK(&*second.report.peer == &*first.report.peer);
 
         // Another reference name: a different key, a full handshake.
         const auto other_name = test::connect_with_policy(verify, server.port(), "mx2.example.test");
         CHECK(other_name.verdict.accepted);
         CHECK_FALSE(other_name.report.resumed);
+        REQUIRE(other_name.report.peer);
+        CHECK(&*other_name.report.peer != &*first.report.peer);
+        CHECK(other_name.report.peer->sha256 == first.report.peer->sha256);
 
         // Another policy for the same name: a different key, a full handshake.
         const auto other_policy = test::connect_with_policy(policy::opportunistic(ctx), server.port(), "mx.example.test");
@@ -155,5 +160,57 @@ TEST_CASE("a resumed connection gets the verdict its session was established wit
         first_conn.reset();
         second_conn.reset();
         server.stop();
+    }
+}
+
+TEST_CASE("the cache keeps as many TLS 1.3 tickets per destination as connections opened together need",
+          "[tls][resumption][integration]") {
+    test::cert_factory f;
+    auto ctx = tls::context::with_ca_pem(f.trust_pem());
+    const auto verify = policy::verified(ctx);
+    // Each connection takes a ticket and brings two (BoringSSL's servers send two), so
+    // one connection after another fills the destination's sessions up to the limit.
+    auto fill = [&](std::size_t connections) {
+        test::tls_server server(server_for(f.make(cert_case::valid), TLS1_3_VERSION, true, connections));
+        const std::uint16_t port = server.port();
+        for (std::size_t i = 0; i < connections; ++i)
+            REQUIRE(test::connect_with_policy(verify, port, "mx.example.test").verdict.accepted);
+        server.stop();
+        return port;
+    };
+    // Connections opened together each take a session before any brings one: count
+    // those that are offered one to resume.
+    auto offered_at_once = [&](std::uint16_t port, int connections) {
+        asio::io_context io;
+        std::vector<std::unique_ptr<tls::stream<asio::ip::tcp::socket>>> streams;
+        int offered = 0;
+        for (int i = 0; i < connections; ++i) {
+            streams.push_back(std::make_unique<tls::stream<asio::ip::tcp::socket>>(asio::ip::tcp::socket(io),
+                                                                                   ctx.native_handle()));
+            tls::set_peer_port(streams.back()->native_handle(), port);
+            REQUIRE_FALSE(verify.prepare(streams.back()->native_handle(), "mx.example.test"));
+            if (SSL_get_session(streams.back()->native_handle()) != nullptr) ++offered;
+        }
+        return offered;
+    };
+
+    SECTION("four by default") {
+        CHECK(ctx.sessions_per_destination() == 4);
+        const auto port = fill(10);
+        CHECK(ctx.cached_sessions() == 4);
+        CHECK(offered_at_once(port, 10) == 4);
+        CHECK(ctx.cached_sessions() == 0);
+    }
+    SECTION("raised to ten: ten connections at once all resume") {
+        ctx.set_sessions_per_destination(10);
+        const auto port = fill(12);
+        CHECK(ctx.cached_sessions() == 10);
+        CHECK(offered_at_once(port, 12) == 10);
+    }
+    SECTION("zero: nothing is kept, nothing is offered") {
+        ctx.set_sessions_per_destination(0);
+        const auto port = fill(3);
+        CHECK(ctx.cached_sessions() == 0);
+        CHECK(offered_at_once(port, 2) == 0);
     }
 }

@@ -18,6 +18,8 @@
 
 #include <cstring>
 #include <ctime>
+#include <memory>
+#include <mutex>
 
 namespace smtpio::tls {
 namespace detail {
@@ -100,11 +102,50 @@ inline void fill_session(SSL* ssl, report& r) {
     r.resumed = SSL_session_reused(ssl) == 1;
 }
 
+// A certificate's description is kept on its X509 object (ex_data), made the
+// first time a report asks for it.  A resumed TLS session holds the same X509
+// objects as the session it came from (BoringSSL shares them between a session
+// and its copies, the tickets), so a peer is described once per full handshake,
+// not once per connection.  The description depends on the certificate alone,
+// and the X509 never changes.  The lock: cached sessions, with their X509
+// objects, are shared by connections on other threads.
+inline void free_description(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
+    delete static_cast<shared_certificate*>(ptr);
+}
+
+inline int description_index() {
+    static const int index = X509_get_ex_new_index(0, nullptr, nullptr, nullptr, &free_description);
+    return index;
+}
+
+inline std::mutex& description_mutex() {
+    static std::mutex m;
+    return m;
+}
+
+inline shared_certificate describe_once(X509* cert) {
+    const int index = description_index();
+    if (index >= 0) {
+        std::lock_guard lock(description_mutex());
+        if (const auto* kept = static_cast<const shared_certificate*>(X509_get_ex_data(cert, index)))
+            return *kept;
+    }
+    shared_certificate made = describe_certificate(cert);
+    if (index >= 0) {
+        std::lock_guard lock(description_mutex());
+        if (const auto* kept = static_cast<const shared_certificate*>(X509_get_ex_data(cert, index)))
+            return *kept;
+        auto kept = std::make_unique<shared_certificate>(made);
+        if (X509_set_ex_data(cert, index, kept.get())) kept.release();
+    }
+    return made;
+}
+
 inline void fill_peer(SSL* ssl, report& r) {
     STACK_OF(X509)* chain = SSL_get_peer_full_cert_chain(ssl);
     if (!chain || sk_X509_num(chain) == 0) return;
     r.chain_length = sk_X509_num(chain);
-    r.peer = describe_certificate(sk_X509_value(chain, 0));
+    r.peer = describe_once(sk_X509_value(chain, 0));
 }
 
 } // namespace detail
