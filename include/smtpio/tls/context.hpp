@@ -147,8 +147,10 @@ public:
     /// receives new ones (two from most servers), so a key needs about as many
     /// sessions as connections to that destination are opened at once: with
     /// fewer, the connections opened together beyond that number make full
-    /// handshakes.  Lowering it drops the oldest sessions now; 0 keeps none
-    /// (nothing is resumed, as with `enable_resumption(false)`).
+    /// handshakes.  Lowering it drops the oldest sessions now; 0 keeps none, so
+    /// nothing is resumed (`resumption_enabled()` still says true, and sessions
+    /// received are dropped).  A TLS 1.2 session is reused rather than taken, so
+    /// a key keeps only its newest one.
     void set_sessions_per_destination(std::size_t sessions);
     /// See `set_sessions_per_destination`.
     std::size_t sessions_per_destination() const;

@@ -126,7 +126,9 @@ report make_failure_report(verify_result result, std::string detail, std::string
 
 /// A report for a failed handshake: `result == handshake_failure`, the detail
 /// from `error` and BoringSSL's reason; the version and the peer certificate
-/// are filled in when the handshake got that far.  `ssl` may be null.
+/// are filled in when the handshake got that far (the certificate only when
+/// this handshake received it: never the one of a session offered or accepted
+/// for resumption).  `ssl` may be null.
 report make_handshake_failure_report(SSL* ssl, std::error_code error, std::string_view policy_name,
                                      std::string_view reference_name = {});
 

@@ -7,6 +7,8 @@
 
 #include <smtpio/tls/policy.hpp>
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 namespace tls = smtpio::tls;
@@ -213,4 +215,48 @@ TEST_CASE("the cache keeps as many TLS 1.3 tickets per destination as connection
         CHECK(ctx.cached_sessions() == 0);
         CHECK(offered_at_once(port, 2) == 0);
     }
+}
+
+TEST_CASE("a failed handshake that offered a session reports no certificate of its own",
+          "[tls][resumption][integration]") {
+    test::cert_factory f;
+    auto ctx = tls::context::with_ca_pem(f.trust_pem());
+    const auto verify = policy::verified(ctx);
+    std::uint16_t port = 0;
+    {
+        test::tls_server server(server_for(f.make(cert_case::valid), TLS1_3_VERSION, true, 1));
+        port = server.port();
+        const auto first = test::connect_with_policy(verify, port, "mx.example.test");
+        REQUIRE(first.verdict.accepted);
+        REQUIRE(first.report.peer);
+        server.stop();
+    }
+    const std::size_t cached = ctx.cached_sessions();
+    REQUIRE(cached >= 1);
+    // The same address and port now answers the ClientHello by hanging up: the
+    // connection offered the cached session and received no certificate.
+    asio::io_context io;
+    asio::ip::tcp::acceptor acceptor(io);
+    const asio::ip::tcp::endpoint at(asio::ip::make_address("127.0.0.1"), port);
+    acceptor.open(at.protocol());
+    acceptor.set_option(asio::socket_base::reuse_address(true));
+    acceptor.bind(at);
+    acceptor.listen();
+    std::thread hang_up([&] {
+        asio::ip::tcp::socket peer(io);
+        std::error_code ec;
+        acceptor.accept(peer, ec);
+        if (ec) return;
+        char hello[512];
+        (void)peer.read_some(asio::buffer(hello), ec);
+        peer.close(ec);
+    });
+    const auto failed = test::connect_with_policy(verify, port, "mx.example.test", std::chrono::seconds(10));
+    hang_up.join();
+    CHECK(ctx.cached_sessions() == cached - 1); // a session was offered
+    REQUIRE(failed.handshake_error);
+    CHECK(failed.report.result == tls::verify_result::handshake_failure);
+    CHECK_FALSE(failed.report.resumed);
+    CHECK_FALSE(failed.report.peer);
+    CHECK(failed.report.chain_length == 0);
 }

@@ -175,6 +175,31 @@ TEST_CASE("the session cache is bounded, expires and hands out TLS 1.3 sessions 
         cache.put("k", make(TLS1_2_VERSION, now, 3600));
         CHECK(cache.size() == 0);
         CHECK(cache.take("k").session == nullptr);
+        // Raised again, with more keys than the cache holds: the oldest key goes.
+        cache.set_per_key(3);
+        cache.set_capacity(2);
+        for (const char* key : {"a", "b", "c"})
+            for (int i = 0; i < 4; ++i)
+                cache.put(key, make(TLS1_3_VERSION, now, 3600));
+        CHECK(cache.size() == 6);
+        CHECK(cache.take("a").session == nullptr);
+        CHECK(cache.take("b").session != nullptr);
+        CHECK(cache.take("c").session != nullptr);
+        CHECK(cache.size() == 4);
+    }
+    SECTION("a key keeps only its newest TLS 1.2 session, which is reused") {
+        cache.set_per_key(16);
+        for (int i = 0; i < 5; ++i)
+            cache.put("k", make(TLS1_2_VERSION, now - 10 + static_cast<std::uint64_t>(i), 3600));
+        CHECK(cache.size() == 1);
+        cache.put("k", make(TLS1_3_VERSION, now - 3, 3600));
+        cache.put("k", make(TLS1_3_VERSION, now - 2, 3600));
+        CHECK(cache.size() == 3);
+        cache.put("k", make(TLS1_2_VERSION, now - 1, 3600));
+        CHECK(cache.size() == 3); // the TLS 1.2 session of now - 6 went
+        CHECK(SSL_SESSION_get_time(cache.take("k").session.get()) == now - 1);
+        CHECK(SSL_SESSION_get_time(cache.take("k").session.get()) == now - 1);
+        CHECK(cache.size() == 3);
     }
     SECTION("expired sessions are dropped") {
         cache.put("old", make(TLS1_2_VERSION, now - 7200, 3600));

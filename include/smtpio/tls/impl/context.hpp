@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
@@ -55,6 +56,15 @@ public:
             touch(it->second);
         }
         auto& sessions = it->second.sessions;
+        // A reusable session (TLS 1.2) is offered again and again, newest first: an
+        // older reusable one would never be taken, so it goes.
+        if (!SSL_SESSION_should_be_single_use(session.get())) {
+            const auto old = std::remove_if(sessions.begin(), sessions.end(), [](const stored_session& s) {
+                return !SSL_SESSION_should_be_single_use(s.session.get());
+            });
+            count_ -= static_cast<std::size_t>(sessions.end() - old);
+            sessions.erase(old, sessions.end());
+        }
         sessions.push_front({std::move(session), std::move(established)});
         ++count_;
         trim(sessions);
@@ -182,6 +192,8 @@ struct connection_tag {
     std::vector<bssl::UniquePtr<SSL_SESSION>> pending;
     std::shared_ptr<const verdict> accepted;  // this connection's verdict, once accepted
     std::shared_ptr<const verdict> offered;   // the verdict stored with the session offered to resume
+    const SSL_SESSION* offered_session =
+        nullptr; // that session (the SSL holds a reference), for identity only
 };
 
 inline void free_connection_tag(void*, void* ptr, CRYPTO_EX_DATA*, int, long, void*) {
@@ -196,6 +208,15 @@ inline int connection_tag_index() {
 inline connection_tag* find_tag(const SSL* ssl) {
     if (!ssl || connection_tag_index() < 0) return nullptr;
     return static_cast<connection_tag*>(SSL_get_ex_data(ssl, connection_tag_index()));
+}
+
+// The certificates SSL_get_session(ssl) holds came with this connection's own
+// handshake: not those of a session offered to resume (before the server answers,
+// SSL_get_session is that session) or accepted for resumption (a copy of it).
+inline bool peer_chain_received(const SSL* ssl) {
+    if (SSL_session_reused(ssl) == 1) return false;
+    const auto* tag = find_tag(ssl);
+    return !tag || !tag->offered_session || SSL_get_session(ssl) != tag->offered_session;
 }
 
 inline connection_tag* ensure_tag(SSL* ssl) {
@@ -458,6 +479,7 @@ inline std::error_code context::prepare_resumption(SSL* ssl, std::string_view ke
     tag->pending.clear();
     tag->accepted.reset();
     tag->offered.reset();
+    tag->offered_session = nullptr;
     if (!resumption_enabled() || key.empty()) {
         tag->key.clear();
         return {};
@@ -467,6 +489,7 @@ inline std::error_code context::prepare_resumption(SSL* ssl, std::string_view ke
     if (auto stored = tag->cache->take(tag->key); stored.session) {
         if (!SSL_set_session(ssl, stored.session.get())) return make_error_code(errc::tls_configuration_failed);
         tag->offered = std::move(stored.established);
+        tag->offered_session = stored.session.get();
     }
     return {};
 }

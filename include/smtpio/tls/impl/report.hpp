@@ -7,6 +7,7 @@
 #ifndef SMTPIO_TLS_IMPL_REPORT_HPP
 #define SMTPIO_TLS_IMPL_REPORT_HPP
 
+#include <smtpio/tls/context.hpp>
 #include <smtpio/tls/verify.hpp>
 
 #include <asio/ip/address_v4.hpp>
@@ -124,6 +125,7 @@ inline std::mutex& description_mutex() {
 }
 
 inline shared_certificate describe_once(X509* cert) {
+    if (!cert) return {};
     const int index = description_index();
     if (index >= 0) {
         std::lock_guard lock(description_mutex());
@@ -237,7 +239,9 @@ inline report make_handshake_failure_report(SSL* ssl, std::error_code error, std
     if (ssl) {
         if (auto v = from_protocol_version(SSL_version(ssl)); v && SSL_get_current_cipher(ssl))
             r.version = std::string(to_string(*v));
-        detail::fill_peer(ssl, r);
+        // Only a certificate this handshake received: a failed resumption must not
+        // name the certificate of the session it offered.
+        if (detail::peer_chain_received(ssl)) detail::fill_peer(ssl, r);
     }
     return r;
 }
