@@ -54,6 +54,8 @@ constexpr bool has_option(context_options set, context_options option) noexcept 
 ///
 /// Defaults: client method; TLS 1.2 floor (`SSL_CTX_set_min_proto_version`), TLS
 /// 1.3 ceiling; renegotiation never; no compression (BoringSSL has none); the
+/// strict TLS 1.2 suites (ECDHE with an AEAD; each `tls::policy` still sets its
+/// level's suites on every connection that does not have exactly them); the
 /// handshake never rejects a certificate by itself (a custom verify callback
 /// that accepts): the policy's `evaluate()` decides after the handshake, before
 /// the session sends anything (see tls/policy.hpp).

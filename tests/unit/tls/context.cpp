@@ -3,14 +3,16 @@
 
 #include <smtpio/error.hpp>
 #include <smtpio/tls/context.hpp>
+#include <smtpio/tls/policy.hpp>
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdlib>
-#include <unistd.h>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <unistd.h>
 
 using smtpio::errc;
 namespace tls = smtpio::tls;
@@ -219,5 +221,47 @@ TEST_CASE("the session cache is bounded, expires and hands out TLS 1.3 sessions 
         CHECK(cache.size() == 1);
         cache.clear();
         CHECK(cache.size() == 0);
+    }
+}
+
+TEST_CASE("a policy's TLS 1.2 suites are its own, whatever the context's", "[tls][context][ciphers]") {
+    const auto ctx = tls::context::without_trust_anchors();
+    auto suites = [](const STACK_OF(SSL_CIPHER) * list) {
+        std::vector<std::string> out;
+        for (std::size_t i = 0; i < sk_SSL_CIPHER_num(list); ++i)
+            out.emplace_back(SSL_CIPHER_standard_name(sk_SSL_CIPHER_value(list, i)));
+        return out;
+    };
+    const std::vector<std::string> strict = {
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",       "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",       "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"};
+    // The context starts with the strict suites.
+    CHECK(suites(SSL_CTX_get_ciphers(ctx.native_handle())) == strict);
+
+    auto prepared = [&](const auto& p) {
+        bssl::UniquePtr<SSL> ssl(SSL_new(ctx.native_handle()));
+        REQUIRE(ssl);
+        REQUIRE_FALSE(p.prepare(ssl.get(), "mx.example.test"));
+        return suites(SSL_get_ciphers(ssl.get()));
+    };
+    auto check_policies = [&] {
+        CHECK(prepared(smtpio::policy::verified(ctx)) == strict);
+        const auto may = prepared(smtpio::policy::opportunistic(ctx));
+        REQUIRE(may.size() > strict.size());
+        CHECK(std::equal(strict.begin(), strict.end(), may.begin()));
+        CHECK(std::find(may.begin(), may.end(), "TLS_RSA_WITH_AES_128_CBC_SHA") != may.end());
+        CHECK(std::find(may.begin(), may.end(), "TLS_RSA_WITH_3DES_EDE_CBC_SHA") == may.end());
+    };
+    check_policies();
+    // Whatever the application does to the context's list, a policy's connection
+    // gets the policy's suites.
+    for (const char* other :
+         {"AES256-SHA:AES128-SHA", "ECDHE-RSA-AES128-GCM-SHA256",
+          "ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+          "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"}) {
+        INFO(other);
+        REQUIRE(SSL_CTX_set_strict_cipher_list(ctx.native_handle(), other));
+        check_policies();
     }
 }

@@ -32,6 +32,47 @@
 namespace smtpio::tls {
 namespace detail {
 
+// TLS 1.2 suites of the strict levels: ECDHE key exchange with an AEAD only.
+inline constexpr const char* strict_cipher_list = "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+                                                  "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+                                                  "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+// TLS 1.2 (and 1.0/1.1) suites of may/encrypt: the strict ones first, then CBC
+// and static-RSA suites for old servers.  Never RC4, 3DES, export, NULL, anonymous.
+inline constexpr const char* compatible_cipher_list =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
+    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:"
+    "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA";
+
+// The suites of a cipher list as BoringSSL parses it, once per process.  An SSL
+// starts with a copy of its context's list; a policy whose list that already is
+// need not parse its own again for every connection.
+inline std::vector<const SSL_CIPHER*> parse_cipher_list(const char* list) {
+    std::vector<const SSL_CIPHER*> out;
+    bssl::UniquePtr<SSL_CTX> scratch(SSL_CTX_new(TLS_method()));
+    if (scratch && SSL_CTX_set_strict_cipher_list(scratch.get(), list)) {
+        const STACK_OF(SSL_CIPHER)* suites = SSL_CTX_get_ciphers(scratch.get());
+        for (std::size_t i = 0; i < sk_SSL_CIPHER_num(suites); ++i)
+            out.push_back(sk_SSL_CIPHER_value(suites, i));
+    }
+    ERR_clear_error();
+    return out;
+}
+
+// `ssl` offers exactly the strict (or else the compatible) suites, in their order.
+inline bool has_cipher_list(const SSL* ssl, bool strict) {
+    static const auto strict_suites = parse_cipher_list(strict_cipher_list);
+    static const auto compatible_suites = parse_cipher_list(compatible_cipher_list);
+    const auto& want = strict ? strict_suites : compatible_suites;
+    const STACK_OF(SSL_CIPHER)* have = SSL_get_ciphers(ssl);
+    if (want.empty() || !have || sk_SSL_CIPHER_num(have) != want.size()) return false;
+    for (std::size_t i = 0; i < want.size(); ++i)
+        if (sk_SSL_CIPHER_value(have, i) != want[i]) return false;
+    return true;
+}
+
 // A cached session and the verdict of the connection that established it.
 struct stored_session {
     bssl::UniquePtr<SSL_SESSION> session;
@@ -272,6 +313,11 @@ struct context::state {
             !SSL_CTX_set_max_proto_version(ctx, TLS1_3_VERSION))
             throw std::system_error(make_error_code(errc::tls_configuration_failed),
                                     "smtpio::tls::context: cannot set the protocol versions");
+        // The strict levels' TLS 1.2 suites: each policy sets its own on a connection
+        // unless it has them already (detail::has_cipher_list).
+        if (!SSL_CTX_set_strict_cipher_list(ctx, detail::strict_cipher_list))
+            throw std::system_error(make_error_code(errc::tls_configuration_failed),
+                                    "smtpio::tls::context: cannot set the cipher suites");
         SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_SSLv3);
         SSL_CTX_set_custom_verify(ctx, SSL_VERIFY_PEER, &detail::accept_for_policy);
         SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL);

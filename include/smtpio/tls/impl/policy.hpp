@@ -17,21 +17,6 @@
 namespace smtpio::tls {
 namespace detail {
 
-// TLS 1.2 suites of the strict levels: ECDHE key exchange with an AEAD only.
-inline constexpr const char* strict_cipher_list =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
-
-// TLS 1.2 (and 1.0/1.1) suites of may/encrypt: the strict ones first, then CBC
-// and static-RSA suites for old servers.  Never RC4, 3DES, export, NULL, anonymous.
-inline constexpr const char* compatible_cipher_list =
-    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
-    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
-    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"
-    "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA:ECDHE-RSA-AES256-SHA:"
-    "AES128-GCM-SHA256:AES256-GCM-SHA384:AES128-SHA:AES256-SHA";
-
 // Signature algorithms a strict client accepts from the server: no SHA-1, no MD5.
 inline constexpr std::uint16_t strict_verify_algorithms[] = {
     SSL_SIGN_ECDSA_SECP256R1_SHA256, SSL_SIGN_RSA_PSS_RSAE_SHA256, SSL_SIGN_RSA_PKCS1_SHA256,
@@ -264,7 +249,9 @@ inline std::error_code policy::prepare(SSL* ssl, std::string_view host) const {
     SSL_set_custom_verify(ssl, SSL_VERIFY_PEER, &detail::accept_for_policy);
 
     const bool strict_handshake = is_strict(eff);
-    if (!SSL_set_strict_cipher_list(ssl, strict_handshake ? detail::strict_cipher_list : detail::compatible_cipher_list)) {
+    if (!detail::has_cipher_list(ssl, strict_handshake) &&
+        !SSL_set_strict_cipher_list(ssl, strict_handshake ? detail::strict_cipher_list
+                                                          : detail::compatible_cipher_list)) {
         ERR_clear_error();
         return make_error_code(errc::tls_configuration_failed);
     }
