@@ -394,6 +394,18 @@ struct run_op {
         // Asio clears the slot's handler each time a composed operation resumes:
         // install it for this step.
         watch_cancellation(self);
+        // The deadline or a cancellation closed the session while this completion
+        // waited in the queue: the operation fails as they say, even though its own
+        // I/O went through (it ends on a closed session).
+        if (s.closed && where == at::bg_wait) {
+            ec = s.st.early_error ? s.st.early_error : s.map_error(asio::error::operation_aborted, act.when);
+            s.st.early_read_done = false;
+            s.st.early_error.clear();
+            step(self, ec);
+            return;
+        }
+        if (s.closed && !ec && (where == at::wrote || where == at::read || where == at::handshake))
+            ec = asio::error::operation_aborted;
         switch (where) {
         case at::start:
         case at::post_complete:

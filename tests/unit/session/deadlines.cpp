@@ -275,3 +275,26 @@ TEST_CASE("cancellation: terminal cancellation closes the session", "[session][c
         CHECK(h.s->is_open());
     }
 }
+
+TEST_CASE("deadline: an operation whose deadline closed the session fails with it, even if its read arrived",
+          "[session][deadline]") {
+    // A deadline that is over when the EHLO reply is read: the timer's close and
+    // the read's completion are both ready, in either order.  Whichever runs first,
+    // an open that ends on a closed session must say why, never succeed.
+    int timed_out = 0;
+    for (int i = 0; i < 200; ++i) {
+        auto o = test::test_options();
+        o.timeouts.command = std::chrono::nanoseconds(1);
+        test::harness h({}, o);
+        const std::error_code ec = h.open();
+        INFO("run " << i << ": " << ec.message());
+        if (ec) {
+            CHECK(ec == errc::command_timeout);
+            CHECK_FALSE(h.s->is_open());
+            ++timed_out;
+        } else {
+            CHECK(h.s->is_open());
+        }
+    }
+    WARN(timed_out << " of 200 opens timed out");
+}
