@@ -1,6 +1,10 @@
 #include <smtpio/error.hpp>
 
+#include <asio/error.hpp>
+
 #include <catch2/catch.hpp>
+
+#include <cerrno>
 
 #include <set>
 #include <string>
@@ -59,4 +63,24 @@ TEST_CASE("smtpio codes map onto the documented conditions", "[error]") {
     // Conditions have names and messages of their own.
     CHECK(smtpio::make_error_condition(condition::timeout).category().name() == std::string("smtpio.condition"));
     CHECK_FALSE(smtpio::make_error_condition(condition::tls_failure).message().empty());
+}
+
+TEST_CASE("a connection lost or refused, as the system reports it, is transient", "[error]") {
+    using smtpio::condition;
+    for (int e : {ECONNRESET, ECONNABORTED, ECONNREFUSED, EPIPE, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH}) {
+        INFO("errno " << e);
+        CHECK(std::error_code(e, std::system_category()) == condition::transient);
+        CHECK(std::error_code(e, std::generic_category()) == condition::transient);
+        CHECK_FALSE(std::error_code(e, std::system_category()) == condition::permanent);
+    }
+    // Standalone Asio's socket errors: a category of its own, mapped to no std::errc.
+    const std::error_code reset = asio::error::connection_reset;
+    CHECK(reset.category() == asio::error::get_system_category());
+    CHECK(reset == condition::transient);
+    CHECK(std::error_code(asio::error::broken_pipe) == condition::transient);
+    CHECK(std::error_code(asio::error::connection_refused) == condition::transient);
+    // Other system errors are not.
+    CHECK_FALSE(std::error_code(EACCES, std::system_category()) == condition::transient);
+    CHECK_FALSE(std::error_code(asio::error::operation_aborted) == condition::transient);
+    CHECK_FALSE(std::error_code(ENOMEM, std::generic_category()) == condition::transient);
 }

@@ -7,6 +7,7 @@
 #ifndef SMTPIO_IMPL_ERROR_HPP
 #define SMTPIO_IMPL_ERROR_HPP
 
+#include <cerrno>
 #include <string>
 
 namespace smtpio {
@@ -147,9 +148,37 @@ public:
     }
 };
 
+// A connection lost or not made, as the system reports it: std::system_category,
+// std::generic_category, or standalone Asio's socket errors ("asio.system", errno
+// values, mapped to no std::errc).  Worth retrying, as connection_closed is.
+inline bool is_connection_error(const std::error_code& ec) noexcept {
+    const std::error_category& c = ec.category();
+    if (c != std::system_category() && c != std::generic_category() &&
+        std::string_view(c.name()) != "asio.system")
+        return false;
+    switch (ec.value()) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case ECONNREFUSED:
+    case EPIPE:
+    case ETIMEDOUT:
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case ENETDOWN:
+    case ENETRESET:
+        return true;
+    default:
+        return false;
+    }
+}
+
 class condition_category_impl final : public std::error_category {
 public:
     const char* name() const noexcept override { return "smtpio.condition"; }
+    bool equivalent(const std::error_code& code, int cond) const noexcept override {
+        if (cond == static_cast<int>(condition::transient) && is_connection_error(code)) return true;
+        return std::error_category::equivalent(code, cond);
+    }
     std::string message(int v) const override {
         switch (static_cast<condition>(v)) {
         case condition::transient: return "transient failure: trying again later may succeed";
