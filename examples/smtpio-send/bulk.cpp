@@ -34,6 +34,9 @@ struct tally {
     std::uint64_t accepted = 0, rejected = 0, deferred = 0, unknown = 0;
     std::uint64_t delivered_messages = 0;
     std::uint64_t connections = 0, tls_new = 0, tls_resumed = 0;
+    std::uint64_t sharers = 0; // connections yet to take their share (no --per-connection)
+    // Sessions that went on in plaintext where the policy wanted TLS (may), by why.
+    std::map<std::string, std::uint64_t> plaintext;
     std::map<std::string, std::uint64_t> errors;
     attempt worst;               // the first failure, for the exit code's class
     int worst_code = exit_delivered;
@@ -84,9 +87,17 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
     const smtpio::envelope prototype = make_envelope(o);
     auto ex = co_await asio::this_coro::executor;
     const std::uint64_t total = *o.count;
-    const std::uint64_t per = o.per_connection ? o.per_connection : total;
     while (t.next < total) {
-        std::uint64_t block = std::min(per, total - t.next);
+        // By default the messages are shared among the connections, as evenly as
+        // they go (9 over 4: 3, 2, 2, 2); with --per-connection, M at a time.
+        std::uint64_t block = 0;
+        if (o.per_connection) {
+            block = std::min(o.per_connection, total - t.next);
+        } else {
+            const std::uint64_t sharers = std::max<std::uint64_t>(t.sharers, 1);
+            block = (total - t.next + sharers - 1) / sharers;
+            if (t.sharers > 0) --t.sharers;
+        }
         t.next += block;
         std::error_code ec;
         auto sess = co_await smtpio::async_connect(ex, s.connect_host, o.port, s.policy, s.session,
@@ -94,6 +105,8 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
         ++t.connections;
         const auto& rep = sess.tls_report();
         if (rep.established) ++(rep.resumed ? t.tls_resumed : t.tls_new);
+        else if (!ec && rep.attempted)
+            ++t.plaintext[std::string(smtpio::tls::to_string(rep.result))];
         if (!ec && o.auth_user) {
             smtpio::credentials c(*o.auth_user, *o.auth_password, o.auth_mech.value_or(smtpio::auth_mechanism::automatic));
             co_await sess.async_authenticate(std::move(c), asio::redirect_error(asio::use_awaitable, ec));
@@ -138,10 +151,14 @@ asio::awaitable<void> worker(const options& o, setup& s, std::shared_ptr<const s
             left -= batch;
             batch = std::min<std::uint64_t>(left, 64);
             for (auto& r : results) {
-                // One pass over the recipients (a result lists every one, refused
-                // messages' included, as deferred), not one per outcome.
+                // One pass over the recipients, not one per outcome.  A message refused
+                // before MAIL lists every recipient as deferred; each counts as its
+                // refusal says (rejected when the server cannot take that message).
+                const bool refused = r.outcome == smtpio::message_outcome::not_sent;
+                const smtpio::outcome refused_as =
+                    refused ? refused_recipient_outcome(r.error) : smtpio::outcome::deferred;
                 for (const auto& rr : r.recipients) {
-                    switch (rr.outcome) {
+                    switch (refused ? refused_as : rr.outcome) {
                     case smtpio::outcome::accepted:
                         ++t.accepted;
                         break;
@@ -182,6 +199,7 @@ int run_bulk(const options& o, const std::string* ca_pem) {
     // it is scanned once (smtpio::prepared_text), not before every MAIL.
     auto text = std::make_shared<const smtpio::prepared_text>(bulk_message(o, o.size));
     tally t;
+    t.sharers = o.connections;
     // One thread runs it, and only that thread touches its sockets and timers: the
     // reactor needs no locks per operation.  The scheduler needs its own only for
     // the resolver's thread, so not when the server is an address.
@@ -235,7 +253,13 @@ int run_bulk(const options& o, const std::string* ca_pem) {
         getrusage(RUSAGE_SELF, &ru);
         j["cpu_seconds"] = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
                            static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
-        j["tls_sessions"] = {{"new", t.tls_new}, {"resumed", t.tls_resumed}};
+        std::uint64_t plain = 0;
+        for (const auto& [why, n] : t.plaintext)
+            plain += n;
+        j["tls_sessions"] = {{"new", t.tls_new},
+                             {"resumed", t.tls_resumed},
+                             {"plaintext", plain},
+                             {"plaintext_reasons", t.plaintext}};
         j["errors"] = t.errors;
         j["exit_code"] = code;
         if (code != exit_delivered) j["first_failure"] = to_json(t.worst, code);
@@ -248,6 +272,9 @@ int run_bulk(const options& o, const std::string* ca_pem) {
                     static_cast<unsigned long long>(t.deferred), static_cast<unsigned long long>(t.unknown));
         std::printf("TLS sessions: %llu new, %llu resumed\n", static_cast<unsigned long long>(t.tls_new),
                     static_cast<unsigned long long>(t.tls_resumed));
+        for (const auto& [why, n] : t.plaintext)
+            std::printf("sessions in plaintext (TLS wanted, %s): %llu\n", why.c_str(),
+                        static_cast<unsigned long long>(n));
         for (const auto& [name, n] : t.errors) std::printf("error %s: %llu\n", name.c_str(), static_cast<unsigned long long>(n));
         std::printf("exit %d\n", code);
     }

@@ -122,7 +122,9 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     app.add_option("--count", o.count, "send N generated messages")->group(g5);
     app.add_option("--size", o.size, "size of each generated message in octets (default 2048)")->group(g5);
     app.add_option("--connections", o.connections, "concurrent connections (default 1)")->group(g5);
-    app.add_option("--per-connection", o.per_connection, "messages per connection before reconnecting (default: all)")->group(g5);
+    app.add_option("--per-connection", o.per_connection,
+                   "messages per connection before reconnecting (default: N shared among the connections)")
+        ->group(g5);
     auto* g6 = "Demo";
     app.add_flag("--demo", o.demo, "start the embedded loopback server and send to it over verified STARTTLS")->group(g6);
 
@@ -208,6 +210,9 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     }
     if (o.timeout && !(*o.timeout > 0 && std::isfinite(*o.timeout)))
         return bad("usage", "--timeout: expected a positive number of seconds");
+    // Above every phase's default it bounds nothing; a day is far above them all,
+    // and far below what the deadline's clock can hold.
+    if (o.timeout) o.timeout = std::min(*o.timeout, 86400.0);
 
     // Envelope.
     if (from) {
@@ -247,7 +252,11 @@ std::variant<options, usage_error> parse(int argc, char** argv, bool& json_reque
     }
     // Bulk.
     if (o.count) {
-        if (*o.count == 0) return bad("usage", "--count: expected at least 1");
+        // (A negative number arrives wrapped around: far above any of these bounds.)
+        constexpr std::uint64_t most = 1'000'000'000'000;
+        if (*o.count == 0 || *o.count > most) return bad("usage", "--count: expected 1 to 1000000000000");
+        if (app.count("--per-connection") && (o.per_connection == 0 || o.per_connection > most))
+            return bad("usage", "--per-connection: expected 1 to 1000000000000");
         if (o.size < 64 || o.size > 1024ull * 1024 * 1024) return bad("usage", "--size: expected 64 to 1073741824 octets");
         if (o.connections == 0 || o.connections > 100000) return bad("usage", "--connections: expected 1 to 100000");
         if (o.data_path) return bad("usage", "--count sends generated messages: do not give --data");

@@ -6,6 +6,8 @@
 //
 #include "report.hpp"
 
+#include <asio/error.hpp>
+
 #include <ostream>
 
 namespace smtpio_send {
@@ -49,6 +51,12 @@ int early_class(const attempt& a) {
 
 } // namespace
 
+smtpio::outcome refused_recipient_outcome(std::error_code refusal) {
+    attempt a;
+    a.error = refusal;
+    return early_class(a) == exit_rejected ? smtpio::outcome::rejected : smtpio::outcome::deferred;
+}
+
 std::string error_name(std::error_code ec) {
     if (!ec) return {};
     if (ec.category() == smtpio::smtpio_category()) return std::string(smtpio::to_string(static_cast<smtpio::errc>(ec.value())));
@@ -64,8 +72,13 @@ std::string error_name(std::error_code ec) {
         {std::errc::connection_aborted, "connection_aborted"},   {std::errc::operation_canceled, "operation_canceled"},
         {std::errc::address_not_available, "address_not_available"},
     };
+    // Standalone Asio reports socket errors in its own category, which maps to no
+    // std::errc: its values are errno's, so they are compared as system errors.
+    const std::error_code sys = ec.category() == asio::error::get_system_category()
+                                    ? std::error_code(ec.value(), std::system_category())
+                                    : ec;
     for (const auto& n : names)
-        if (ec == n.e) return n.name;
+        if (sys == n.e) return n.name;
     return std::string(ec.category().name()) + "_" + std::to_string(ec.value());
 }
 

@@ -46,6 +46,10 @@ nlohmann::json to_json(const attempt& a, int code);
 nlohmann::json usage_json(const usage_error& e);
 /// A readable summary of the attempt.
 void print_human(std::ostream& out, const attempt& a, int code);
+/// What each recipient of a message refused before MAIL (`message_outcome::not_sent`)
+/// counts as: `rejected` when the refusal is permanent for that message (what the
+/// server cannot take), else `deferred`.  The rule of exit codes 1 and 2.
+smtpio::outcome refused_recipient_outcome(std::error_code refusal);
 /// An errc name ("starttls_not_offered") or a system error's name.
 std::string error_name(std::error_code ec);
 /// The JSON `tls` object (or null).

@@ -12,6 +12,7 @@ import select
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -580,6 +581,74 @@ class CliTest(unittest.TestCase):
         self.assertEqual(obj["connections"], 64)
         self.assertEqual(obj["tls_sessions"]["new"] + obj["tls_sessions"]["resumed"], 64)
         self.assertGreaterEqual(obj["tls_sessions"]["resumed"], 56)
+
+    def test_bulk_messages_the_server_cannot_take_are_rejected(self):
+        # Larger than the sink's SIZE (64 MiB): refused before MAIL, permanently, so
+        # every recipient counts as rejected, as exit code 1 and the failure say.
+        before = len(self.tls.messages())
+        rc, obj, _, err = run(self.tls_args("--to", "b@cli.test", "--to", "c@cli.test", "--count", "3",
+                                            "--size", str(64 * 1024 * 1024 + 1), "--per-connection", "3"))
+        self.assertEqual(rc, 1, err)
+        self.assertEqual(obj["messages_delivered"], 0)
+        self.assertEqual(obj["recipients"], {"accepted": 0, "rejected": 6, "deferred": 0, "unknown": 0})
+        self.assertEqual(obj["first_failure"]["outcome"], "rejected")
+        self.assertEqual(obj["errors"], {"message_too_big": 3})
+        self.assertEqual(len(self.tls.messages()), before)
+
+    def test_bulk_shares_the_messages_among_the_connections(self):
+        # Without --per-connection, N messages over C connections: every connection is used.
+        rc, obj, _, err = run(self.plain_args("--to", "b@cli.test", "--count", "9", "--size", "1000",
+                                              "--connections", "4"))
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(obj["messages_delivered"], 9)
+        self.assertEqual(obj["connections"], 4)
+
+    def test_bulk_counts_sessions_that_went_on_without_tls(self):
+        # --tls may to a server without STARTTLS: delivered, and the summary says that
+        # each session went on in plaintext, and why.
+        args = ["--server", "127.0.0.1:%d" % self.plain.port, "--tls", "may", "--from", "a@cli.test",
+                "--to", "b@cli.test", "--count", "4", "--size", "1000", "--per-connection", "2"]
+        rc, obj, _, err = run(args + ["--json"])
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(obj["messages_delivered"], 4)
+        self.assertEqual(obj["tls_sessions"], {"new": 0, "resumed": 0, "plaintext": 2,
+                                               "plaintext_reasons": {"starttls-not-supported": 2}})
+        rc, _, out, err = run(args)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("sessions in plaintext (TLS wanted, starttls-not-supported): 2", out)
+
+    def test_negative_or_zero_counts_are_usage_errors(self):
+        # A negative number must not wrap around into a huge count (or a run that never ends).
+        for extra in (["--count", "-1"], ["--count", "-1", "--per-connection", "1"],
+                      ["--count", "5", "--per-connection", "-1"], ["--count", "5", "--per-connection", "0"],
+                      ["--count", "1000000000001"]):
+            rc, obj, _, err = run(self.plain_args("--to", "b@cli.test", *extra), timeout=20)
+            self.assertEqual(rc, 64, (extra, err))
+            self.assertEqual(obj["error"]["code"], "usage", extra)
+
+    def test_a_huge_timeout_is_no_timeout_at_all(self):
+        # Far above every default (and above what a deadline's clock holds): the defaults apply.
+        for t in ("1e10", "1e300"):
+            rc, obj, _, err = run(self.plain_args("--to", "b@cli.test", "--timeout", t))
+            self.assertEqual(rc, 0, (t, err))
+            self.assertEqual(obj["outcome"], "delivered")
+
+    def test_a_connection_reset_is_named_so(self):
+        # The server resets the connection (RST) when MAIL arrives.
+        def script(c, owner):
+            c.sendall(b"220 reset.test ESMTP\r\n")
+            read_line(c, owner)
+            c.sendall(b"250-reset.test\r\n250 PIPELINING\r\n")
+            read_line(c, owner)
+            c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        lst = Listener(script)
+        try:
+            rc, obj, _, err = run(["--server", "127.0.0.1:%d" % lst.port, "--tls", "none", "--from", "a@cli.test",
+                                   "--to", "b@cli.test", "--json"])
+            self.assertEqual(rc, 2, err)
+            self.assertEqual(obj["error"]["code"], "connection_reset")
+        finally:
+            lst.stop()
 
     def test_bulk_refused_messages_count_each_recipient_once(self):
         # REQUIRETLS over plaintext: every message is refused before MAIL; each of its
