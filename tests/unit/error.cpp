@@ -67,7 +67,8 @@ TEST_CASE("smtpio codes map onto the documented conditions", "[error]") {
 
 TEST_CASE("a connection lost or refused, as the system reports it, is transient", "[error]") {
     using smtpio::condition;
-    for (int e : {ECONNRESET, ECONNABORTED, ECONNREFUSED, EPIPE, ETIMEDOUT, EHOSTUNREACH, ENETUNREACH}) {
+    for (int e : {ECONNRESET, ECONNABORTED, ECONNREFUSED, EPIPE, ETIMEDOUT, EHOSTUNREACH, EHOSTDOWN,
+                  ENETUNREACH, ENETDOWN, ENETRESET}) {
         INFO("errno " << e);
         CHECK(std::error_code(e, std::system_category()) == condition::transient);
         CHECK(std::error_code(e, std::generic_category()) == condition::transient);
@@ -83,4 +84,6 @@ TEST_CASE("a connection lost or refused, as the system reports it, is transient"
     CHECK_FALSE(std::error_code(EACCES, std::system_category()) == condition::transient);
     CHECK_FALSE(std::error_code(asio::error::operation_aborted) == condition::transient);
     CHECK_FALSE(std::error_code(ENOMEM, std::generic_category()) == condition::transient);
+    // A reply code whose number is an errno's is not a socket error.
+    CHECK_FALSE(smtpio::make_reply_error(ECONNRESET) == condition::transient);
 }

@@ -148,21 +148,29 @@ public:
     }
 };
 
-// A connection lost or not made, as the system reports it: std::system_category,
-// std::generic_category, or standalone Asio's socket errors ("asio.system", errno
-// values, mapped to no std::errc).  Worth retrying, as connection_closed is.
+// A connection lost or not made, as the system reports it: any error whose
+// portable condition (std::generic_category) is one of these errno values, and on
+// POSIX the system's and standalone Asio's socket errors ("asio.system", mapped to
+// no std::errc) with these values.  Worth retrying, as connection_closed is.
 inline bool is_connection_error(const std::error_code& ec) noexcept {
-    const std::error_category& c = ec.category();
-    if (c != std::system_category() && c != std::generic_category() &&
-        std::string_view(c.name()) != "asio.system")
+    int v = 0;
+    if (const std::error_condition c = ec.default_error_condition(); c.category() == std::generic_category())
+        v = c.value();
+#if !defined(_WIN32)
+    else if (ec.category() == std::system_category() ||
+             std::string_view(ec.category().name()) == "asio.system")
+        v = ec.value(); // errno values, some without a std::errc (EHOSTDOWN)
+#endif
+    else
         return false;
-    switch (ec.value()) {
+    switch (v) {
     case ECONNRESET:
     case ECONNABORTED:
     case ECONNREFUSED:
     case EPIPE:
     case ETIMEDOUT:
     case EHOSTUNREACH:
+    case EHOSTDOWN:
     case ENETUNREACH:
     case ENETDOWN:
     case ENETRESET:
