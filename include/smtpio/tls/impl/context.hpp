@@ -108,8 +108,7 @@ public:
         }
         sessions.push_front({std::move(session), std::move(established)});
         ++count_;
-        trim(sessions);
-        if (sessions.empty()) drop(it);
+        trim(sessions); // (per_key_ >= 1 here: the newest stays)
     }
 
     // The newest session still valid for `key`; a single-use session (TLS 1.3) is removed.
